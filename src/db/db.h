@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * db.h - the data home: the metadata store behind one interface (SQLite by default,
+ * PostgreSQL through libpq) and the content-addressed object store under
+ * $GYRE_HOME/objects/.
+ *
+ * SQL passed to gy_db_exec/gy_db_query is written once for both backends: placeholders are
+ * $1, $2, ... (the SQLite backend binds them by name), types are BIGINT, DOUBLE PRECISION and
+ * TEXT, and RETURNING and ON CONFLICT are used as both engines accept them. Schema changes
+ * live in the migration table of src/db/schema.c and are applied on open.
+ *
+ * A struct gy_db is not thread-safe: use one per thread (they may share a data home).
+ */
+#ifndef GY_DB_H
+#define GY_DB_H
+
+#include "base/base.h"
+
+struct gy_db;
+struct gy_db_rows;
+
+enum gy_db_kind { GY_DB_SQLITE = 1, GY_DB_POSTGRES = 2 };
+
+enum gy_db_type { GY_DB_NULL = 0, GY_DB_INT = 1, GY_DB_REAL = 2, GY_DB_TEXT = 3 };
+
+/** One bound parameter. Text is borrowed for the duration of the call. */
+struct gy_db_param {
+    enum gy_db_type type;
+    int64_t i;
+    double d;
+    const char *s;
+};
+
+#define GY_DB_P_NULL ((struct gy_db_param){.type = GY_DB_NULL})
+#define GY_DB_P_INT(v) ((struct gy_db_param){.type = GY_DB_INT, .i = (int64_t)(v)})
+#define GY_DB_P_REAL(v) ((struct gy_db_param){.type = GY_DB_REAL, .d = (double)(v)})
+#define GY_DB_P_TEXT(v) ((struct gy_db_param){.type = (v) ? GY_DB_TEXT : GY_DB_NULL, .s = (v)})
+
+/**
+ * Opens the data home at @p home (created if missing, with objects/ and tmp/ inside) and its
+ * metadata store: @p url NULL or "" means SQLite at home/gyre.db (WAL, busy timeout, foreign
+ * keys on); "postgresql://..." or "postgres://..." means PostgreSQL. Pending migrations are
+ * applied. *out is new (gy_db_free); NULL on failure with the reason in gy_error_msg().
+ */
+enum gy_status gy_db_open(const char *home, const char *url, struct gy_db **out);
+
+/**
+ * Opens from the environment: GYRE_HOME (default ./gyre-home) and GYRE_DB (default SQLite in
+ * the home). Same contract as gy_db_open.
+ */
+enum gy_status gy_db_open_env(struct gy_db **out);
+
+/** Closes the store. NULL is a no-op. An open transaction is rolled back. */
+void gy_db_free(struct gy_db *db);
+
+enum gy_db_kind gy_db_kind(const struct gy_db *db);
+/** The data home directory (borrowed, valid while db is open). */
+const char *gy_db_home(const struct gy_db *db);
+/** Last error text on this handle (borrowed until the next call on db). */
+const char *gy_db_errmsg(const struct gy_db *db);
+
+/**
+ * Begins a write transaction (BEGIN IMMEDIATE on SQLite, so writers serialize at the start).
+ * GY_E_BUSY when another writer holds the store past the busy timeout: retry.
+ */
+enum gy_status gy_db_begin(struct gy_db *db);
+enum gy_status gy_db_commit(struct gy_db *db);
+/** Rolls back; safe to call when no transaction is open. */
+void gy_db_rollback(struct gy_db *db);
+
+/**
+ * Runs one statement. @p changes (may be NULL) gets the number of rows changed.
+ * GY_E_EXISTS on a unique-constraint violation, GY_E_BUSY on lock timeouts or serialization
+ * failures, GY_E_DB otherwise; detail in gy_db_errmsg() and gy_error_msg().
+ */
+enum gy_status gy_db_exec(struct gy_db *db, const char *sql, const struct gy_db_param *params,
+                          size_t nparams, int64_t *changes);
+
+/** Runs a query and materializes all rows. *out is new (gy_db_rows_free). */
+enum gy_status gy_db_query(struct gy_db *db, const char *sql, const struct gy_db_param *params,
+                           size_t nparams, struct gy_db_rows **out);
+
+/**
+ * Runs a query expected to return at most one row with one integer column.
+ * GY_NOT_FOUND when there is no row or the value is NULL.
+ */
+enum gy_status gy_db_query_int(struct gy_db *db, const char *sql,
+                               const struct gy_db_param *params, size_t nparams, int64_t *out);
+
+size_t gy_db_rows_count(const struct gy_db_rows *r);
+size_t gy_db_rows_cols(const struct gy_db_rows *r);
+/** Column name (borrowed). */
+const char *gy_db_rows_name(const struct gy_db_rows *r, size_t col);
+int gy_db_rows_isnull(const struct gy_db_rows *r, size_t row, size_t col);
+/** Integer value; text is converted, NULL gives 0. */
+int64_t gy_db_rows_int(const struct gy_db_rows *r, size_t row, size_t col);
+double gy_db_rows_real(const struct gy_db_rows *r, size_t row, size_t col);
+/** Text value (borrowed until gy_db_rows_free); NULL for SQL NULL. */
+const char *gy_db_rows_text(const struct gy_db_rows *r, size_t row, size_t col);
+void gy_db_rows_free(struct gy_db_rows *r);
+
+/** The schema version the store is at after migrations. */
+enum gy_status gy_db_schema_version(struct gy_db *db, int64_t *out);
+
+/* ------------------------------------------------------------------ objects */
+
+/**
+ * Stores @p len bytes as an immutable object named by its SHA-256 (hex written to @p hex).
+ * Written to a temporary name, fsynced, renamed, directory fsynced. Storing an object that
+ * already exists is a no-op.
+ */
+enum gy_status gy_db_object_put(struct gy_db *db, const void *data, size_t len,
+                                char hex[GY_SHA256_HEX_LEN + 1]);
+
+/**
+ * Reads object @p hex into @p out (appending), verifying its SHA-256.
+ * GY_NOT_FOUND when absent, GY_E_CORRUPT when the content does not match its name.
+ */
+enum gy_status gy_db_object_get(struct gy_db *db, const char *hex, struct gy_buf *out);
+
+/** True when object @p hex exists. */
+int gy_db_object_exists(struct gy_db *db, const char *hex);
+
+/** Writes the path of object @p hex into @p out. */
+enum gy_status gy_db_object_path(struct gy_db *db, const char *hex, char *out, size_t cap);
+
+#endif /* GY_DB_H */
