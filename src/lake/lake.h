@@ -172,4 +172,13 @@ enum gy_status gy_lake_scan_next(struct gy_lake_scan *s, const struct gy_colvec 
 
 void gy_lake_scan_free(struct gy_lake_scan *s);
 
+/**
+ * Verifies NAME@VERSION (0 = latest) end to end: the manifest parses, every segment of every
+ * column exists, matches its SHA-256 and decodes to the row count its chunk states, the
+ * chunks add up to the version's row count, and the profile state loads. *rows gets the rows
+ * counted. GY_E_CORRUPT with the first problem found.
+ */
+enum gy_status gy_lake_version_verify(struct gy_db *db, const char *name, int64_t version,
+                                      uint64_t *rows);
+
 #endif /* GY_LAKE_H */

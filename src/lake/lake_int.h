@@ -9,6 +9,11 @@
 
 #include "lake/lake.h"
 
+/* ------------------------------------------------------------------ schema */
+
+/** Validates a column name (non-empty, <= 256 bytes, UTF-8, no control characters). */
+enum gy_status gy__schema_check_name(const char *name, size_t index);
+
 /* ------------------------------------------------------------------ reader */
 
 /** What a field looked like in the input. */
