@@ -53,9 +53,11 @@ $(BUILD)/gyre: $(CLI_OBJ) $(BUILD)/libgyre.a
 
 # One Criterion binary per module: tests/unit/<module>/*.c -> $(BUILD)/tests/unit_<module>.
 .SECONDEXPANSION:
-$(BUILD)/tests/unit_%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard tests/unit/$$*/*.c)) $(BUILD)/libgyre.a
+.SECONDARY:
+$(BUILD)/tests/unit_%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard tests/unit/$$*/*.c))) $(BUILD)/libgyre.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.o,$^) $(BUILD)/libgyre.a $(LDLIBS_ALL) -lcriterion
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS_ALL) -o $@ $(filter %.o,$^) $(BUILD)/libgyre.a $(LDLIBS_ALL) -lcriterion
 
 unit-build: $(BUILD)/gyre $(UNIT_BINS)
 
