@@ -10,18 +10,24 @@
 #include "db/db.h"
 
 /** Exit codes: 0 ok, 1 failure, 2 usage error, 75 busy (retry), 3 not found. */
-enum { GY_EXIT_OK = 0, GY_EXIT_FAIL = 1, GY_EXIT_USAGE = 2, GY_EXIT_NOT_FOUND = 3,
-       GY_EXIT_BUSY = 75 };
+enum {
+    GY_EXIT_OK = 0,
+    GY_EXIT_FAIL = 1,
+    GY_EXIT_USAGE = 2,
+    GY_EXIT_NOT_FOUND = 3,
+    GY_EXIT_BUSY = 75
+};
 
 struct gy_cli_cmd {
-    const char *name;  /* "dataset create" */
-    const char *args;  /* usage line after the name */
-    const char *help;  /* one sentence */
+    const char *name; /* "dataset create" */
+    const char *args; /* usage line after the name */
+    const char *help; /* one sentence */
     int (*run)(int argc, char **argv);
 };
 
 /** The command tables of each file, terminated by a NULL name. */
 extern const struct gy_cli_cmd gy_cli_dataset_cmds[];
+extern const struct gy_cli_cmd gy_cli_generate_cmds[];
 
 /**
  * A tiny option parser over argv: positional arguments are collected in order, "--name value",

@@ -193,12 +193,11 @@ static int cmd_ingest(int argc, char **argv)
     if (rc == GY_OK) {
         double s = (double)(gy_time_mono_ns() - pr.t0) / 1e9;
         if (gy_cli_get(o, NOPTS(o), "--json")) {
-            json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:f}", "dataset", pos[0],
-                                  "version", (json_int_t)res.version, "rows",
-                                  (json_int_t)res.rows, "total_rows",
-                                  (json_int_t)res.total_rows, "skipped",
-                                  (json_int_t)res.skipped, "bytes", (json_int_t)res.bytes_in,
-                                  "manifest", res.manifest, "seconds", s);
+            json_t *j =
+                json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:f}", "dataset", pos[0], "version",
+                          (json_int_t)res.version, "rows", (json_int_t)res.rows, "total_rows",
+                          (json_int_t)res.total_rows, "skipped", (json_int_t)res.skipped, "bytes",
+                          (json_int_t)res.bytes_in, "manifest", res.manifest, "seconds", s);
             gy_cli_print_json(j);
             json_decref(j);
         } else {
@@ -368,21 +367,19 @@ static int cmd_show(int argc, char **argv)
     rc = gy_lake_version_get(db, name, version, &m);
     if (rc == GY_OK) {
         if (gy_cli_get(o, NOPTS(o), "--json")) {
-            json_t *out = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:I}", "dataset",
-                                    json_object_get(m, "dataset"), "version",
-                                    json_object_get(m, "version"), "rows",
-                                    json_object_get(m, "rows"), "created",
-                                    json_object_get(m, "created"), "source",
-                                    json_object_get(m, "source"), "schema",
-                                    json_object_get(m, "schema"), "profile",
-                                    json_object_get(m, "profile"), "chunks",
-                                    (json_int_t)json_array_size(json_object_get(m, "chunks")));
+            json_t *out = json_pack(
+                "{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:I}", "dataset",
+                json_object_get(m, "dataset"), "version", json_object_get(m, "version"), "rows",
+                json_object_get(m, "rows"), "created", json_object_get(m, "created"), "source",
+                json_object_get(m, "source"), "schema", json_object_get(m, "schema"), "profile",
+                json_object_get(m, "profile"), "chunks",
+                (json_int_t)json_array_size(json_object_get(m, "chunks")));
             if (out)
                 gy_cli_print_json(out);
             json_decref(out);
         } else {
-            printf("dataset %s, version %lld of %s: %lld rows, %zu columns, %zu chunks\n",
-                   name, (long long)gy_json_int(m, "version", 0), gy_json_str(m, "created", ""),
+            printf("dataset %s, version %lld of %s: %lld rows, %zu columns, %zu chunks\n", name,
+                   (long long)gy_json_int(m, "version", 0), gy_json_str(m, "created", ""),
                    (long long)gy_json_int(m, "rows", 0),
                    json_array_size(json_object_get(m, "schema")),
                    json_array_size(json_object_get(m, "chunks")));
@@ -632,9 +629,9 @@ static int cmd_verify(int argc, char **argv)
             return gy_cli_fail(rc, NULL);
         }
         first = 1;
-        last = json_array_size(a) ? gy_json_int(json_array_get(a, json_array_size(a) - 1),
-                                                "version", 0)
-                                  : 0;
+        last = json_array_size(a)
+                   ? gy_json_int(json_array_get(a, json_array_size(a) - 1), "version", 0)
+                   : 0;
         json_decref(a);
         if (last == 0) {
             printf("%s: no versions\n", name);
@@ -667,8 +664,7 @@ const struct gy_cli_cmd gy_cli_dataset_cmds[] = {
     {"dataset show", "NAME[@V] [--json]", "schema, row count and per-column profile", cmd_show},
     {"dataset versions", "NAME [--json]", "list the versions of a dataset", cmd_versions},
     {"dataset head", "NAME[@V] [-n N] [--format csv|jsonl]", "print the first rows", cmd_head},
-    {"dataset export", "NAME[@V] --format csv|jsonl [-o FILE]", "write out a version",
-     cmd_export},
+    {"dataset export", "NAME[@V] --format csv|jsonl [-o FILE]", "write out a version", cmd_export},
     {"dataset verify", "NAME[@V] [--all]",
      "check every segment's checksum and the row counts of a version (or all)", cmd_verify},
     {NULL, NULL, NULL, NULL},

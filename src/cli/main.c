@@ -10,7 +10,7 @@
 
 #define GYRE_VERSION "0.1.0"
 
-static const struct gy_cli_cmd *const tables[] = {gy_cli_dataset_cmds};
+static const struct gy_cli_cmd *const tables[] = {gy_cli_dataset_cmds, gy_cli_generate_cmds};
 
 int gy_cli_parse(int argc, char **argv, struct gy_cli_opt *opts, size_t nopts, char **pos,
                  size_t *npos)
@@ -106,8 +106,9 @@ void gy_cli_print_json(const json_t *j)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "gyre %s - an MLOps platform in one binary\n\n"
-               "usage: gyre <command> [args]\n\ncommands:\n",
+    fprintf(f,
+            "gyre %s - an MLOps platform in one binary\n\n"
+            "usage: gyre <command> [args]\n\ncommands:\n",
             GYRE_VERSION);
     for (size_t t = 0; t < GY_ARRAY_LEN(tables); t++)
         for (const struct gy_cli_cmd *c = tables[t]; c->name; c++)
