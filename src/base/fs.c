@@ -50,11 +50,24 @@ enum gy_status gy_fd_write_all(int fd, const void *p, size_t n)
 enum gy_status gy_fd_read_all(int fd, struct gy_buf *out)
 {
     for (;;) {
-        enum gy_status rc = gy_buf_reserve(out, 65536);
+        size_t room = out->max - out->len, want = room < 65536 ? room : 65536;
+        char probe;
         ssize_t r;
-        if (rc)
+        enum gy_status rc;
+        if (want == 0) {
+            /* Full: only EOF is acceptable now. */
+            r = read(fd, &probe, 1);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0)
+                return gy_error_set(errno_status(errno), "read: %s", strerror(errno));
+            if (r == 0)
+                break;
+            return gy_error_set(GY_E_TOO_LARGE, "input larger than %zu bytes", out->max);
+        }
+        if ((rc = gy_buf_reserve(out, want)) != GY_OK)
             return rc;
-        r = read(fd, out->data + out->len, 65536);
+        r = read(fd, out->data + out->len, want);
         if (r < 0) {
             if (errno == EINTR)
                 continue;

@@ -53,14 +53,13 @@ enum gy_status gy_json_parse(const char *text, size_t len, int max_depth, const 
                 col++;
             }
         }
-        return gy_error_set(GY_E_INVALID,
-                            "%s: line %zu, column %zu: nesting deeper than %d levels", what,
-                            line, col, max_depth);
+        return gy_error_set(GY_E_INVALID, "%s: line %zu, column %zu: nesting deeper than %d levels",
+                            what, line, col, max_depth);
     }
     j = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
     if (!j)
-        return gy_error_set(GY_E_INVALID, "%s: line %d, column %d: %s", what, err.line,
-                            err.column, err.text);
+        return gy_error_set(GY_E_INVALID, "%s: line %d, column %d: %s", what, err.line, err.column,
+                            err.text);
     *out = j;
     return GY_OK;
 }
@@ -79,7 +78,8 @@ enum gy_status gy_json_dump(const json_t *j, struct gy_buf *b)
 
 enum gy_status gy_json_dump_pretty(const json_t *j, struct gy_buf *b)
 {
-    if (json_dump_callback(j, dump_cb, b, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17)))
+    if (json_dump_callback(j, dump_cb, b,
+                           JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17)))
         return gy_error_set(GY_E_TOO_LARGE, "JSON output does not fit its buffer");
     return GY_OK;
 }

@@ -35,8 +35,7 @@ void gy_log_init_from_env(void)
         if (i < GY_ARRAY_LEN(level_names))
             log_level = (enum gy_log_level)i;
         else
-            gy_log(GY_LOG_WARN, "GYRE_LOG_LEVEL=%s is not debug|info|warn|error; using info",
-                   lv);
+            gy_log(GY_LOG_WARN, "GYRE_LOG_LEVEL=%s is not debug|info|warn|error; using info", lv);
     }
     if (fmt && *fmt) {
         if (strcmp(fmt, "json") == 0)

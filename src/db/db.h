@@ -84,8 +84,8 @@ enum gy_status gy_db_query(struct gy_db *db, const char *sql, const struct gy_db
  * Runs a query expected to return at most one row with one integer column.
  * GY_NOT_FOUND when there is no row or the value is NULL.
  */
-enum gy_status gy_db_query_int(struct gy_db *db, const char *sql,
-                               const struct gy_db_param *params, size_t nparams, int64_t *out);
+enum gy_status gy_db_query_int(struct gy_db *db, const char *sql, const struct gy_db_param *params,
+                               size_t nparams, int64_t *out);
 
 size_t gy_db_rows_count(const struct gy_db_rows *r);
 size_t gy_db_rows_cols(const struct gy_db_rows *r);

@@ -42,7 +42,7 @@ struct ingest {
     struct done_chunk {
         size_t rows;
         char (*hex)[GY_SHA256_HEX_LEN + 1];
-    } *done;
+    } * done;
     size_t ndone, cap_done;
     struct gy_pool *pool;
     pthread_mutex_t lock;
@@ -506,11 +506,11 @@ static enum gy_status commit_version(struct ingest *in, const char *name, int64_
         char ts[32];
         gy_time_format(gy_time_wall_us(), ts);
         m = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:o, s:I, s:O, s:o, s:s}", "format",
-                      "gyre.dataset/1", "dataset", name, "version", (json_int_t)version,
-                      "parent", (json_int_t)parent, "rows", (json_int_t)total, "created", ts,
-                      "source", opts->source ? opts->source : "", "schema",
-                      gy_schema_to_json(s), "chunk_rows", (json_int_t)CHUNK_ROWS, "chunks",
-                      chunks, "profile", summary, "profile_state", state_hex);
+                      "gyre.dataset/1", "dataset", name, "version", (json_int_t)version, "parent",
+                      (json_int_t)parent, "rows", (json_int_t)total, "created", ts, "source",
+                      opts->source ? opts->source : "", "schema", gy_schema_to_json(s),
+                      "chunk_rows", (json_int_t)CHUNK_ROWS, "chunks", chunks, "profile", summary,
+                      "profile_state", state_hex);
         summary = NULL; /* json_pack took both references, also on failure */
         chunks = NULL;
     }
@@ -582,8 +582,9 @@ static enum gy_status map_columns(struct gy_reader *r, const struct gy_schema *s
         for (size_t k = 0; k < s->ncols; k++)
             gy_buf_printf(&want, "%s%s:%s", k ? ", " : "", s->cols[k].name,
                           gy_type_name(s->cols[k].type));
-        rc = gy_error_set(GY_E_SCHEMA, "%s: columns do not match the dataset schema: %s "
-                                       "(the dataset has: %s)",
+        rc = gy_error_set(GY_E_SCHEMA,
+                          "%s: columns do not match the dataset schema: %s "
+                          "(the dataset has: %s)",
                           source, msg.data, want.data ? want.data : "");
         gy_buf_free(&want);
     }
@@ -640,8 +641,7 @@ static enum gy_status begin_retry(struct gy_db *db)
 }
 
 enum gy_status gy_lake_ingest(struct gy_db *db, const char *name, int fd,
-                              const struct gy_ingest_opts *user_opts,
-                              struct gy_ingest_result *res)
+                              const struct gy_ingest_opts *user_opts, struct gy_ingest_result *res)
 {
     struct gy_ingest_opts opts = *user_opts;
     struct gy_schema *schema = NULL;

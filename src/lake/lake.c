@@ -11,14 +11,14 @@ enum gy_status gy_lake_dataset_list(struct gy_db *db, json_t **out)
 {
     struct gy_db_rows *r = NULL;
     json_t *a;
-    enum gy_status rc = gy_db_query(
-        db,
-        "SELECT d.name, d.description, d.created_us, "
-        "(SELECT MAX(v.version) FROM dataset_versions v WHERE v.dataset_id = d.id), "
-        "(SELECT v.rows FROM dataset_versions v WHERE v.dataset_id = d.id "
-        " ORDER BY v.version DESC LIMIT 1) "
-        "FROM datasets d ORDER BY d.name",
-        NULL, 0, &r);
+    enum gy_status rc =
+        gy_db_query(db,
+                    "SELECT d.name, d.description, d.created_us, "
+                    "(SELECT MAX(v.version) FROM dataset_versions v WHERE v.dataset_id = d.id), "
+                    "(SELECT v.rows FROM dataset_versions v WHERE v.dataset_id = d.id "
+                    " ORDER BY v.version DESC LIMIT 1) "
+                    "FROM datasets d ORDER BY d.name",
+                    NULL, 0, &r);
     *out = NULL;
     if (rc)
         return rc;
@@ -27,8 +27,8 @@ enum gy_status gy_lake_dataset_list(struct gy_db *db, json_t **out)
         char ts[32];
         json_t *o;
         gy_time_format(gy_db_rows_int(r, i, 2), ts);
-        o = json_pack("{s:s, s:s?, s:s, s:I, s:I}", "name", gy_db_rows_text(r, i, 0),
-                      "description", gy_db_rows_text(r, i, 1), "created", ts, "latest_version",
+        o = json_pack("{s:s, s:s?, s:s, s:I, s:I}", "name", gy_db_rows_text(r, i, 0), "description",
+                      gy_db_rows_text(r, i, 1), "created", ts, "latest_version",
                       (json_int_t)gy_db_rows_int(r, i, 3), "rows",
                       (json_int_t)gy_db_rows_int(r, i, 4));
         if (!o || json_array_append_new(a, o)) {
@@ -77,8 +77,8 @@ enum gy_status gy_lake_version_list(struct gy_db *db, const char *name, json_t *
         gy_time_format(gy_db_rows_int(r, i, 1), ts);
         o = json_pack("{s:I, s:s, s:I, s:s, s:s?, s:I}", "version",
                       (json_int_t)gy_db_rows_int(r, i, 0), "created", ts, "rows",
-                      (json_int_t)gy_db_rows_int(r, i, 2), "manifest",
-                      gy_db_rows_text(r, i, 3), "source", gy_db_rows_text(r, i, 4), "parent",
+                      (json_int_t)gy_db_rows_int(r, i, 2), "manifest", gy_db_rows_text(r, i, 3),
+                      "source", gy_db_rows_text(r, i, 4), "parent",
                       (json_int_t)gy_db_rows_int(r, i, 5));
         if (!o || json_array_append_new(a, o)) {
             json_decref(a);
@@ -158,8 +158,7 @@ static void scan_clear_cols(struct gy_lake_scan *s)
 }
 
 enum gy_status gy_lake_scan_open(struct gy_db *db, const char *name, int64_t version,
-                                 const char *const *cols, size_t ncols,
-                                 struct gy_lake_scan **out)
+                                 const char *const *cols, size_t ncols, struct gy_lake_scan **out)
 {
     struct gy_lake_scan *s;
     struct gy_schema *full = NULL;
@@ -194,8 +193,7 @@ enum gy_status gy_lake_scan_open(struct gy_db *db, const char *name, int64_t ver
     for (size_t k = 0; k < ncols; k++) {
         long i = cols ? gy_schema_find(full, cols[k]) : (long)k;
         if (i < 0) {
-            rc = gy_error_set(GY_NOT_FOUND, "dataset \"%s\" has no column \"%s\"", name,
-                              cols[k]);
+            rc = gy_error_set(GY_NOT_FOUND, "dataset \"%s\" has no column \"%s\"", name, cols[k]);
             goto fail;
         }
         s->index[k] = (size_t)i;
@@ -243,15 +241,15 @@ enum gy_status gy_lake_scan_next(struct gy_lake_scan *s, const struct gy_colvec 
         const char *hex = json_string_value(json_array_get(segs, s->index[k]));
         enum gy_status rc;
         if (!hex)
-            return gy_error_set(GY_E_CORRUPT, "manifest chunk %zu lacks column %zu",
-                                s->next_chunk, s->index[k]);
+            return gy_error_set(GY_E_CORRUPT, "manifest chunk %zu lacks column %zu", s->next_chunk,
+                                s->index[k]);
         gy_buf_reset(&s->seg);
         rc = gy_db_object_get(s->db, hex, &s->seg);
         if (rc == GY_NOT_FOUND)
             rc = gy_error_set(GY_E_CORRUPT, "segment %s is missing", hex);
         if (rc == GY_OK)
-            rc = gy__segment_decode(s->seg.data, s->seg.len, s->schema->cols[k].type,
-                                    (size_t)rows, &s->cols[k]);
+            rc = gy__segment_decode(s->seg.data, s->seg.len, s->schema->cols[k].type, (size_t)rows,
+                                    &s->cols[k]);
         if (rc) {
             scan_clear_cols(s);
             return gy_error_wrap(rc, "column \"%s\", chunk %zu", s->schema->cols[k].name,
@@ -295,8 +293,8 @@ enum gy_status gy_lake_version_verify(struct gy_db *db, const char *name, int64_
         seen += n;
     }
     if (seen != s->rows) {
-        rc = gy_error_set(GY_E_CORRUPT, "%s: chunks hold %llu rows, the manifest says %llu",
-                          name, (unsigned long long)seen, (unsigned long long)s->rows);
+        rc = gy_error_set(GY_E_CORRUPT, "%s: chunks hold %llu rows, the manifest says %llu", name,
+                          (unsigned long long)seen, (unsigned long long)s->rows);
         goto out;
     }
     {

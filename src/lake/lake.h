@@ -121,9 +121,8 @@ enum gy_status gy_lake_ingest(struct gy_db *db, const char *name, int fd,
  * Infers a schema from the first @p sample_rows records of @p fd. @p report (may be NULL)
  * receives a human-readable explanation per column. *out new.
  */
-enum gy_status gy_lake_infer_schema(int fd, const struct gy_ingest_opts *opts,
-                                    size_t sample_rows, struct gy_schema **out,
-                                    struct gy_buf *report);
+enum gy_status gy_lake_infer_schema(int fd, const struct gy_ingest_opts *opts, size_t sample_rows,
+                                    struct gy_schema **out, struct gy_buf *report);
 
 /**
  * Splits "NAME" or "NAME@VERSION" (version 0 = latest). @p name_out has room for
@@ -153,8 +152,7 @@ struct gy_lake_scan;
  * all columns, in schema order). Segments are read and verified lazily, one chunk at a time.
  */
 enum gy_status gy_lake_scan_open(struct gy_db *db, const char *name, int64_t version,
-                                 const char *const *cols, size_t ncols,
-                                 struct gy_lake_scan **out);
+                                 const char *const *cols, size_t ncols, struct gy_lake_scan **out);
 
 /** The scan's schema (only the selected columns, in selection order). Borrowed. */
 const struct gy_schema *gy_lake_scan_schema(const struct gy_lake_scan *s);

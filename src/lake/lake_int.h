@@ -152,14 +152,14 @@ enum gy_status gy__segment_encode(const struct gy_colvec *v, struct gy_buf *out)
  * Decodes a segment body into @p v (memory owned by @p v, freed by gy__colvec_clear),
  * checking type, row count and every length. GY_E_CORRUPT on malformed input.
  */
-enum gy_status gy__segment_decode(const void *data, size_t len, enum gy_type type,
-                                  size_t nrows, struct gy_colvec *v);
+enum gy_status gy__segment_decode(const void *data, size_t len, enum gy_type type, size_t nrows,
+                                  struct gy_colvec *v);
 
 /** Allocates room for @p cap rows of @p type in @p v (n = 0). */
 enum gy_status gy__colvec_init(struct gy_colvec *v, enum gy_type type, size_t cap);
 /** Appends string bytes for the next row of a STRING vector. */
-enum gy_status gy__colvec_push_str(struct gy_colvec *v, size_t cap_rows, const char *p,
-                                   size_t len, int valid);
+enum gy_status gy__colvec_push_str(struct gy_colvec *v, size_t cap_rows, const char *p, size_t len,
+                                   int valid);
 void gy__colvec_clear(struct gy_colvec *v);
 
 #endif /* GY_LAKE_INT_H */

@@ -11,10 +11,10 @@ static const struct {
     const char *name;
     enum gy_type type;
 } type_names[] = {
-    {"float64", GY_TYPE_FLOAT64}, {"int64", GY_TYPE_INT64},         {"bool", GY_TYPE_BOOL},
-    {"string", GY_TYPE_STRING},   {"timestamp", GY_TYPE_TIMESTAMP}, {"float", GY_TYPE_FLOAT64},
-    {"double", GY_TYPE_FLOAT64},  {"int", GY_TYPE_INT64},           {"integer", GY_TYPE_INT64},
-    {"boolean", GY_TYPE_BOOL},    {"str", GY_TYPE_STRING},          {"category", GY_TYPE_STRING},
+    {"float64", GY_TYPE_FLOAT64},    {"int64", GY_TYPE_INT64},         {"bool", GY_TYPE_BOOL},
+    {"string", GY_TYPE_STRING},      {"timestamp", GY_TYPE_TIMESTAMP}, {"float", GY_TYPE_FLOAT64},
+    {"double", GY_TYPE_FLOAT64},     {"int", GY_TYPE_INT64},           {"integer", GY_TYPE_INT64},
+    {"boolean", GY_TYPE_BOOL},       {"str", GY_TYPE_STRING},          {"category", GY_TYPE_STRING},
     {"categorical", GY_TYPE_STRING}, {"datetime", GY_TYPE_TIMESTAMP},
 };
 
@@ -93,8 +93,8 @@ json_t *gy_schema_to_json(const struct gy_schema *s)
     if (!a)
         return NULL;
     for (size_t i = 0; i < s->ncols; i++) {
-        json_t *c = json_pack("{s:s, s:s}", "name", s->cols[i].name, "type",
-                              gy_type_name(s->cols[i].type));
+        json_t *c =
+            json_pack("{s:s, s:s}", "name", s->cols[i].name, "type", gy_type_name(s->cols[i].type));
         if (!c || json_array_append_new(a, c)) {
             json_decref(a);
             return NULL;
@@ -128,9 +128,8 @@ enum gy_status gy_schema_from_json(const json_t *j, struct gy_schema **out)
     size_t n;
     *out = NULL;
     if (!json_is_array(cols))
-        return gy_error_set(GY_E_INVALID,
-                            "schema must be an array of {\"name\", \"type\"} objects "
-                            "or {\"columns\": [...]}");
+        return gy_error_set(GY_E_INVALID, "schema must be an array of {\"name\", \"type\"} objects "
+                                          "or {\"columns\": [...]}");
     n = json_array_size(cols);
     if (n == 0)
         return gy_error_set(GY_E_INVALID, "schema has no columns");

@@ -76,8 +76,8 @@ oom:
     return gy_error_set(GY_E_NOMEM, "out of memory for a column of %zu rows", cap);
 }
 
-enum gy_status gy__colvec_push_str(struct gy_colvec *v, size_t cap_rows, const char *p,
-                                   size_t len, int valid)
+enum gy_status gy__colvec_push_str(struct gy_colvec *v, size_t cap_rows, const char *p, size_t len,
+                                   int valid)
 {
     size_t used = v->off[v->n];
     GY_ASSERT(v->n < cap_rows);
@@ -221,8 +221,8 @@ out:
     return rc;
 }
 
-enum gy_status gy__segment_decode(const void *data, size_t len, enum gy_type type,
-                                  size_t nrows, struct gy_colvec *v)
+enum gy_status gy__segment_decode(const void *data, size_t len, enum gy_type type, size_t nrows,
+                                  struct gy_colvec *v)
 {
     const unsigned char *p = data;
     unsigned char *raw = NULL;
@@ -251,8 +251,7 @@ enum gy_status gy__segment_decode(const void *data, size_t len, enum gy_type typ
         expect = bitmap + ((uint64_t)nrows + 1) * 4;
     else
         expect = bitmap + (uint64_t)nrows * value_width(type);
-    if (raw_len > SEG_MAX_RAW || raw_len < expect ||
-        (type != GY_TYPE_STRING && raw_len != expect))
+    if (raw_len > SEG_MAX_RAW || raw_len < expect || (type != GY_TYPE_STRING && raw_len != expect))
         return gy_error_set(GY_E_CORRUPT, "segment: bad payload length %llu",
                             (unsigned long long)raw_len);
     {

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * fixture.h - the fixture shared by the db unit tests: every test written with DB_TEST runs
+ * twice, as sqlite/<name> on a fresh temporary data home and as postgres/<name> on a fresh
+ * schema of the database named by GY_TEST_PG_DSN (skipped when that is unset). The tests
+ * reach the store through f->db, or open more handles on the same store with fx_open.
+ *
+ * PostgreSQL isolation: each test creates schema gyt_<pid>_<n> through a maintenance handle
+ * on the DSN itself, then connects with search_path set to it, so its tables are its own.
+ */
+#ifndef GY_TEST_DB_FIXTURE_H
+#define GY_TEST_DB_FIXTURE_H
+
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db/db.h"
+
+struct fx {
+    int ready;      /* set up (0: skipped) */
+    int pg;         /* the PostgreSQL variant */
+    char home[256]; /* a fresh temporary directory: the data home */
+    char schema[64];
+    char url[1024]; /* "" for SQLite */
+    struct gy_db *db;
+};
+
+static struct fx F;
+
+static inline const char *fx_pg_dsn(void)
+{
+    const char *s = getenv("GY_TEST_PG_DSN");
+    return s && *s ? s : NULL;
+}
+
+/* Opens another handle on the fixture's store (usable in forked children: no asserts). */
+static inline enum gy_status fx_open(const struct fx *f, struct gy_db **out)
+{
+    return gy_db_open(f->home, f->pg ? f->url : NULL, out);
+}
+
+static inline int fx_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static inline void fx_rm_rf(const char *path)
+{
+    if (path && *path)
+        nftw(path, fx_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Runs one statement on the DSN's own database (creating or dropping test schemas). */
+static inline enum gy_status fx_admin(const struct fx *f, const char *sql)
+{
+    struct gy_db *admin = NULL;
+    char home[300];
+    enum gy_status rc;
+    snprintf(home, sizeof home, "%s/.admin", f->home);
+    rc = gy_db_open(home, fx_pg_dsn(), &admin);
+    if (rc == GY_OK)
+        rc = gy_db_exec(admin, sql, NULL, 0, NULL);
+    if (rc)
+        cr_log_error("admin statement \"%s\": %s", sql, gy_error_msg());
+    gy_db_free(admin);
+    return rc;
+}
+
+/* Prepares a store; @p open_main: also open f->db (which applies the migrations). */
+static inline void fx_setup(struct fx *f, int pg, int open_main)
+{
+    static int seq;
+    char sql[128];
+    memset(f, 0, sizeof *f);
+    f->pg = pg;
+    snprintf(f->home, sizeof f->home, "/tmp/gyre-dbtest-XXXXXX");
+    cr_assert_not_null(mkdtemp(f->home), "mkdtemp");
+    if (pg) {
+        const char *dsn = fx_pg_dsn();
+        snprintf(f->schema, sizeof f->schema, "gyt_%ld_%d_%lld", (long)getpid(), ++seq,
+                 (long long)(gy_time_mono_ns() % 1000000000));
+        snprintf(sql, sizeof sql, "CREATE SCHEMA %s", f->schema);
+        cr_assert_eq(fx_admin(f, sql), GY_OK, "create schema: %s", gy_error_msg());
+        snprintf(f->url, sizeof f->url, "%s%soptions=-csearch_path%%3D%s", dsn,
+                 strchr(dsn, '?') ? "&" : "?", f->schema);
+    }
+    f->ready = 1;
+    if (open_main)
+        cr_assert_eq(fx_open(f, &f->db), GY_OK, "open: %s", gy_error_msg());
+}
+
+static inline void fx_teardown(struct fx *f)
+{
+    char sql[128];
+    if (!f->ready)
+        return;
+    gy_db_free(f->db);
+    f->db = NULL;
+    if (f->pg) {
+        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", f->schema);
+        fx_admin(f, sql);
+    }
+    fx_rm_rf(f->home);
+    f->ready = 0;
+}
+
+static inline void fx_init_sqlite(void)
+{
+    fx_setup(&F, 0, 1);
+}
+
+static inline void fx_init_pg(void)
+{
+    if (fx_pg_dsn())
+        fx_setup(&F, 1, 1);
+}
+
+static inline void fx_init_sqlite_fresh(void)
+{
+    fx_setup(&F, 0, 0);
+}
+
+static inline void fx_init_pg_fresh(void)
+{
+    if (fx_pg_dsn())
+        fx_setup(&F, 1, 0);
+}
+
+static inline void fx_fini(void)
+{
+    fx_teardown(&F);
+}
+
+/*
+ * Defines test NAME for both backends; the body sees `struct fx *f` with f->db open.
+ * DB_TEST_FRESH: the same, but nothing is opened (f->db is NULL) before the body runs.
+ */
+#define DB_TEST_WITH(name, init_sq, init_pg)                                                       \
+    static void name##_body(struct fx *f);                                                         \
+    Test(sqlite, name, .init = init_sq, .fini = fx_fini)                                           \
+    {                                                                                              \
+        name##_body(&F);                                                                           \
+    }                                                                                              \
+    Test(postgres, name, .init = init_pg, .fini = fx_fini)                                         \
+    {                                                                                              \
+        if (!F.ready)                                                                              \
+            cr_skip_test("GY_TEST_PG_DSN is not set");                                             \
+        name##_body(&F);                                                                           \
+    }                                                                                              \
+    static void name##_body(struct fx *f)
+
+#define DB_TEST(name) DB_TEST_WITH(name, fx_init_sqlite, fx_init_pg)
+#define DB_TEST_FRESH(name) DB_TEST_WITH(name, fx_init_sqlite_fresh, fx_init_pg_fresh)
+
+/* Asserts that @p expr returns GY_OK, showing the error text otherwise. */
+#define OK(expr)                                                                                   \
+    do {                                                                                           \
+        enum gy_status ok_rc_ = (expr);                                                            \
+        cr_assert_eq(ok_rc_, GY_OK, "%s: %s: %s", #expr, gy_status_str(ok_rc_), gy_error_msg());   \
+    } while (0)
+
+/* The single integer @p sql returns (asserting success). */
+static inline int64_t fx_int(struct gy_db *db, const char *sql)
+{
+    int64_t v = -12345;
+    OK(gy_db_query_int(db, sql, NULL, 0, &v));
+    return v;
+}
+
+#endif /* GY_TEST_DB_FIXTURE_H */
