@@ -256,3 +256,32 @@ Test(time, rfc3339_format)
     cr_assert(b >= a);
     cr_assert(gy_time_wall_us() > 1600000000000000LL);
 }
+
+#include <sodium.h>
+
+/* The SHA-NI path (used on CPUs that have it) must agree with libsodium on every length and
+ * every way of splitting the input across updates. */
+Test(hash, sha256_agrees_with_libsodium)
+{
+    static uint8_t data[5000];
+    uint64_t x = 12345;
+    for (size_t i = 0; i < sizeof data; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        data[i] = (uint8_t)(x >> 56);
+    }
+    for (size_t len = 0; len < sizeof data; len += (len < 200 ? 1 : 97)) {
+        uint8_t want[32], got[32];
+        struct gy_sha256 h;
+        crypto_hash_sha256(want, data, len);
+        gy_sha256_init(&h);
+        size_t at = 0, step = 1 + len % 71;
+        while (at < len) {
+            size_t n = len - at < step ? len - at : step;
+            gy_sha256_update(&h, data + at, n);
+            at += n;
+            step = step * 3 % 131 + 1;
+        }
+        gy_sha256_final(&h, got);
+        cr_assert_arr_eq(got, want, 32, "length %zu", len);
+    }
+}
