@@ -28,6 +28,11 @@ struct gy_cli_cmd {
 /** The command tables of each file, terminated by a NULL name. */
 extern const struct gy_cli_cmd gy_cli_dataset_cmds[];
 extern const struct gy_cli_cmd gy_cli_generate_cmds[];
+extern const struct gy_cli_cmd gy_cli_server_cmds[];   /* server.c */
+extern const struct gy_cli_cmd gy_cli_tracking_cmds[]; /* runs.c: gyre runs ... */
+extern const struct gy_cli_cmd gy_cli_registry_cmds[]; /* models.c: gyre models ... */
+extern const struct gy_cli_cmd gy_cli_model_cmds[];    /* model.c: gyre model inspect ... */
+extern const struct gy_cli_cmd gy_cli_train_cmds[];    /* train.c: gyre train */
 
 /**
  * A tiny option parser over argv: positional arguments are collected in order, "--name value",

@@ -10,7 +10,10 @@
 
 #define GYRE_VERSION "0.1.0"
 
-static const struct gy_cli_cmd *const tables[] = {gy_cli_dataset_cmds, gy_cli_generate_cmds};
+static const struct gy_cli_cmd *const tables[] = {
+    gy_cli_dataset_cmds,  gy_cli_generate_cmds, gy_cli_server_cmds, gy_cli_tracking_cmds,
+    gy_cli_registry_cmds, gy_cli_model_cmds,    gy_cli_train_cmds,
+};
 
 int gy_cli_parse(int argc, char **argv, struct gy_cli_opt *opts, size_t nopts, char **pos,
                  size_t *npos)
