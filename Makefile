@@ -82,8 +82,8 @@ asan: deps
 FUZZ_SECONDS ?= 20
 FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
 fuzz-build: deps
-	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
-	    SAN="-fsanitize=fuzzer-no-link,address,undefined" $(BUILD_FUZZ_LIB) build/fuzz/libgyre.a
+	$(MAKE) BUILD=build/fuzz CC=clang CFLAGS=-Wno-unknown-warning-option OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libgyre.a
 	@mkdir -p build/fuzz/bin
 	@for t in $(FUZZ_TARGETS); do \
 	    clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Isrc -Iinclude \
