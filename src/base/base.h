@@ -225,6 +225,14 @@ uint64_t gy_mix64(uint64_t x);
  * the new one, never a part. On failure nothing at @p path changes.
  */
 enum gy_status gy_file_write_atomic(const char *path, const void *data, size_t len);
+/**
+ * Like gy_file_write_atomic, but with @p durable 0 skips both fsyncs: the file appears
+ * atomically but may be lost in a crash until the caller flushes the file system
+ * (gy_fs_sync). For writing many files that are published together.
+ */
+enum gy_status gy_file_write_atomic_ex(const char *path, const void *data, size_t len, int durable);
+/** Flushes the whole file system holding @p path (syncfs) so earlier writes are durable. */
+enum gy_status gy_fs_sync(const char *path);
 /** Reads a whole file into @p out (appending); GY_E_TOO_LARGE past out->max. */
 enum gy_status gy_file_read(const char *path, struct gy_buf *out);
 /** Creates a directory and its parents (mode 0755); an existing directory is fine. */

@@ -97,6 +97,25 @@ enum gy_status gy_fsync_dir(const char *path)
 
 enum gy_status gy_file_write_atomic(const char *path, const void *data, size_t len)
 {
+    return gy_file_write_atomic_ex(path, data, len, 1);
+}
+
+enum gy_status gy_fs_sync(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return gy_error_set(errno_status(errno), "%s: %s", path, strerror(errno));
+    if (syncfs(fd) != 0) {
+        int e = errno;
+        close(fd);
+        return gy_error_set(errno_status(e), "syncfs %s: %s", path, strerror(e));
+    }
+    close(fd);
+    return GY_OK;
+}
+
+enum gy_status gy_file_write_atomic_ex(const char *path, const void *data, size_t len, int durable)
+{
     char tmp[4096], dir[4096];
     const char *slash = strrchr(path, '/');
     enum gy_status rc;
@@ -121,7 +140,7 @@ enum gy_status gy_file_write_atomic(const char *path, const void *data, size_t l
     if (fd < 0)
         return gy_error_set(errno_status(errno), "%s: %s", tmp, strerror(errno));
     rc = gy_fd_write_all(fd, data, len);
-    if (rc == GY_OK && fsync(fd) != 0)
+    if (rc == GY_OK && durable && fsync(fd) != 0)
         rc = gy_error_set(errno_status(errno), "fsync %s: %s", tmp, strerror(errno));
     if (close(fd) != 0 && rc == GY_OK)
         rc = gy_error_set(errno_status(errno), "close %s: %s", tmp, strerror(errno));
@@ -131,7 +150,7 @@ enum gy_status gy_file_write_atomic(const char *path, const void *data, size_t l
         unlink(tmp);
         return rc;
     }
-    return gy_fsync_dir(dir);
+    return durable ? gy_fsync_dir(dir) : GY_OK;
 }
 
 enum gy_status gy_file_read(const char *path, struct gy_buf *out)

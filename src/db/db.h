@@ -34,7 +34,13 @@ struct gy_db_param {
 #define GY_DB_P_NULL ((struct gy_db_param){.type = GY_DB_NULL})
 #define GY_DB_P_INT(v) ((struct gy_db_param){.type = GY_DB_INT, .i = (int64_t)(v)})
 #define GY_DB_P_REAL(v) ((struct gy_db_param){.type = GY_DB_REAL, .d = (double)(v)})
-#define GY_DB_P_TEXT(v) ((struct gy_db_param){.type = (v) ? GY_DB_TEXT : GY_DB_NULL, .s = (v)})
+/** A text parameter; NULL binds SQL NULL. */
+static inline struct gy_db_param gy_db_p_text(const char *v)
+{
+    struct gy_db_param p = {.type = v ? GY_DB_TEXT : GY_DB_NULL, .s = v};
+    return p;
+}
+#define GY_DB_P_TEXT(v) gy_db_p_text(v)
 
 /**
  * Opens the data home at @p home (created if missing, with objects/ and tmp/ inside) and its
@@ -120,6 +126,16 @@ enum gy_status gy_db_object_get(struct gy_db *db, const char *hex, struct gy_buf
 
 /** True when object @p hex exists. */
 int gy_db_object_exists(struct gy_db *db, const char *hex);
+
+/**
+ * Batch mode for bulk writers: while on, gy_db_object_put skips its per-object fsyncs (objects
+ * still appear atomically). The caller must call gy_db_objects_sync before publishing any
+ * reference to those objects (e.g. before committing a version row). Ingest of a large file
+ * writes hundreds of segments; one file-system flush replaces hundreds of fsync pairs.
+ */
+void gy_db_objects_defer_sync(struct gy_db *db, int on);
+/** Makes every object written so far durable (one syncfs of the data home's file system). */
+enum gy_status gy_db_objects_sync(struct gy_db *db);
 
 /** Writes the path of object @p hex into @p out. */
 enum gy_status gy_db_object_path(struct gy_db *db, const char *hex, char *out, size_t cap);

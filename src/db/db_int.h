@@ -71,6 +71,7 @@ struct gy_db {
     char *home;        /* the data home (new) */
     char *objects_dir; /* home/objects (new) */
     char *tmp_dir;     /* home/tmp (new) */
+    int defer_sync;    /* gy_db_objects_defer_sync: puts skip fsync until gy_db_objects_sync */
     void *impl;        /* the backend's connection state */
     int busy_timeout_ms;
     int in_tx;     /* a transaction started by gy_db_begin is open */

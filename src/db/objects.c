@@ -71,10 +71,10 @@ enum gy_status gy_db_object_put(struct gy_db *db, const void *data, size_t len,
     dir_existed = stat(dir, &st) == 0;
     rc = gy_mkdir_p(dir);
     /* A new fan-out directory must itself be durable before the object inside it is. */
-    if (rc == GY_OK && !dir_existed)
+    if (rc == GY_OK && !dir_existed && !db->defer_sync)
         rc = gy_fsync_dir(db->objects_dir);
     if (rc == GY_OK)
-        rc = gy_file_write_atomic(path, data ? data : "", len);
+        rc = gy_file_write_atomic_ex(path, data ? data : "", len, !db->defer_sync);
     if (rc)
         return gy__db_error(db, rc, "storing object %s: %s", hex, gy_error_msg());
     return GY_OK;
@@ -147,4 +147,17 @@ out:
         out->data[start] = '\0';
     }
     return rc;
+}
+
+void gy_db_objects_defer_sync(struct gy_db *db, int on)
+{
+    db->defer_sync = on;
+}
+
+enum gy_status gy_db_objects_sync(struct gy_db *db)
+{
+    enum gy_status rc = gy_fs_sync(db->objects_dir);
+    if (rc)
+        return gy__db_error(db, rc, "flushing objects: %s", gy_error_msg());
+    return GY_OK;
 }

@@ -716,6 +716,8 @@ enum gy_status gy_lake_ingest(struct gy_db *db, const char *name, int fd,
         goto out;
     if ((rc = gy_pool_create(1, &in.pool)) != GY_OK)
         goto out;
+    /* Segments are flushed once, before the commit, instead of fsync pairs per segment. */
+    gy_db_objects_defer_sync(db, 1);
     for (size_t i = 0; i < NSLOTS; i++)
         if ((rc = slot_init(&in.slots[i], schema)) != GY_OK)
             goto out;
@@ -780,6 +782,9 @@ enum gy_status gy_lake_ingest(struct gy_db *db, const char *name, int fd,
         goto out;
     }
     res->bytes_in = gy__reader_bytes(rd);
+    gy_db_objects_defer_sync(db, 0);
+    if ((rc = gy_db_objects_sync(db)) != GY_OK)
+        goto out;
     if (res->rows == 0 && res->skipped == 0 && opts.report)
         fprintf(opts.report, "%s: no rows\n", opts.source);
 
@@ -821,6 +826,7 @@ enum gy_status gy_lake_ingest(struct gy_db *db, const char *name, int fd,
     if (rc == GY_OK)
         in_tx = 0;
 out:
+    gy_db_objects_defer_sync(db, 0);
     if (in_tx)
         gy_db_rollback(db);
     if (in.pool) {
