@@ -30,6 +30,7 @@ _Static_assert(sizeof(struct sha_state) <= sizeof(((struct gy_sha256 *)0)->state
                "gy_sha256 state too small");
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define HAVE_SHA_NI 1
 
@@ -93,9 +94,10 @@ static int have_sha_ni(void)
     static int cached = -1;
     if (cached < 0) {
         const char *off = getenv("GYRE_NO_SHA_NI");
-        __builtin_cpu_init();
-        cached =
-            (!off || !*off) && __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+        unsigned a, b, c, d;
+        int sse41 = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_1);
+        int sha = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+        cached = (!off || !*off) && sse41 && sha;
     }
     return cached;
 }

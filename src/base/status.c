@@ -39,10 +39,13 @@ const char *gy_status_str(enum gy_status s)
 
 enum gy_status gy_error_set(enum gy_status s, const char *fmt, ...)
 {
+    char tmp[sizeof err_text];
     va_list ap;
+    /* Format into a copy: callers may pass gy_error_msg() itself as an argument. */
     va_start(ap, fmt);
-    vsnprintf(err_text, sizeof err_text, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(err_text, tmp, sizeof tmp);
     return s;
 }
 

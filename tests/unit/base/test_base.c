@@ -23,6 +23,8 @@ Test(status, names_and_error_text)
     cr_assert_str_eq(gy_error_msg(), "f.csv:3: bad");
     cr_assert_eq(gy_error_wrap(GY_E_INVALID, "ingest"), GY_E_INVALID);
     cr_assert_str_eq(gy_error_msg(), "ingest: f.csv:3: bad");
+    cr_assert_eq(gy_error_set(GY_E_INVALID, "%s: %s", "again", gy_error_msg()), GY_E_INVALID);
+    cr_assert_str_eq(gy_error_msg(), "again: ingest: f.csv:3: bad", "own text as an argument");
 }
 
 Test(alloc, accounting_and_failure_injection)
