@@ -59,7 +59,15 @@ $(BUILD)/tests/unit_%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard tests/u
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS_ALL) -o $@ $(filter %.o,$^) $(BUILD)/libgyre.a $(LDLIBS_ALL) -lcriterion
 
-unit-build: $(BUILD)/gyre $(UNIT_BINS)
+# Fuzz targets linked with a plain main() that replays their corpus (no libFuzzer needed).
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/replay_%,$(FUZZ_SRCS))
+$(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main.o $(BUILD)/libgyre.a
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+unit-build: $(BUILD)/gyre $(UNIT_BINS) $(REPLAY_BINS)
 
 # The full suite: what .ci/run runs.
 test: deps
