@@ -9,12 +9,11 @@ categorical string column (cat, 8 values); numpy default_rng(777); about 200 MB.
 Measured, page cache warm, median of BENCH_RUNS (default 3) runs each:
   - gyre ingest into a fresh data home (parse, type, profile, compress, checksum, fsync, commit)
   - pandas.read_csv default, and with explicit dtypes
-Peak RSS of the gyre process comes from getrusage(RUSAGE_CHILDREN) around each run.
+Peak RSS is gyre's own VmHWM, reported by `gyre ingest --json`.
 Usage: bench/ingest.py [GYRE_BIN]   (env: BENCH_ROWS, BENCH_RUNS, BENCH_OUT)
 """
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -60,7 +59,7 @@ def gyre_once():
         sys.exit("gyre ingest failed: " + p.stderr)
     res = json.loads(p.stdout)
     assert res["rows"] == N, res
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0  # MiB, max so far
+    rss = res["peak_rss_mib"]  # gyre's own VmHWM (getrusage of children would count the fork)
     du = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(home) for f in fs)
     shutil.rmtree(home, ignore_errors=True)
     return dt, rss, du

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -130,6 +131,22 @@ static void on_progress(void *arg, uint64_t rows, uint64_t bytes)
                 (double)bytes / 1e6, s > 0 ? (double)bytes / 1e6 / s : 0.0);
 }
 
+/* The process's own peak resident memory in MiB (VmHWM: per address space, so not inherited
+ * from a parent that forked us), or -1 when unknown. */
+static double peak_rss_mib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kib = -1;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kib = strtod(line + 6, NULL);
+    fclose(f);
+    return kib < 0 ? -1 : kib / 1024.0;
+}
+
 static int cmd_ingest(int argc, char **argv)
 {
     struct gy_cli_opt o[] = {{"--format", NULL, 1, NULL, 0},
@@ -194,10 +211,11 @@ static int cmd_ingest(int argc, char **argv)
         double s = (double)(gy_time_mono_ns() - pr.t0) / 1e9;
         if (gy_cli_get(o, NOPTS(o), "--json")) {
             json_t *j =
-                json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:f}", "dataset", pos[0], "version",
-                          (json_int_t)res.version, "rows", (json_int_t)res.rows, "total_rows",
-                          (json_int_t)res.total_rows, "skipped", (json_int_t)res.skipped, "bytes",
-                          (json_int_t)res.bytes_in, "manifest", res.manifest, "seconds", s);
+                json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:f, s:f}", "dataset", pos[0],
+                          "version", (json_int_t)res.version, "rows", (json_int_t)res.rows,
+                          "total_rows", (json_int_t)res.total_rows, "skipped",
+                          (json_int_t)res.skipped, "bytes", (json_int_t)res.bytes_in, "manifest",
+                          res.manifest, "seconds", s, "peak_rss_mib", peak_rss_mib());
             gy_cli_print_json(j);
             json_decref(j);
         } else {

@@ -3,10 +3,12 @@
  * ingest.c - turns a stream of CSV or JSON Lines records into a new dataset version.
  *
  * The calling thread reads and converts records into chunks of CHUNK_ROWS rows (one column
- * vector per schema column). A single worker thread takes finished chunks in order, adds
- * them to the profile, encodes each column as a zstd segment and stores it as an object, so
- * parsing and compression overlap on two cores and memory stays bounded by a few chunks
- * whatever the input size. Nothing is visible until the final metadata transaction, which
+ * vector per schema column). The columns are split into NGROUPS fixed groups (column k in
+ * group k % NGROUPS), each served by its own single-thread pool: a group's worker takes the
+ * finished chunks in order, adds its columns to the profile, encodes each as a zstd segment
+ * and stores it as an object. Every column is thus profiled by one thread in row order (the
+ * profile is deterministic), parsing and the column work spread over the cores, and memory
+ * stays bounded by a few chunks whatever the input size. Nothing is visible until the final metadata transaction, which
  * re-reads the latest version, appends the new chunks to its chunk list, merges the new
  * rows' profile into its profile and inserts the version row: a crash before the commit
  * leaves only unreferenced objects, and two concurrent ingests both land, one after the other.
@@ -23,6 +25,7 @@
 #define CHUNK_ROWS 65536
 #define NSLOTS 3
 #define SEGMENT_MAX (256u << 20)
+#define NGROUPS 2 /* column groups, one worker thread each */
 
 struct chunk {
     size_t nrows;
@@ -30,7 +33,7 @@ struct chunk {
     char (*hex)[GY_SHA256_HEX_LEN + 1];
     enum gy_status rc;
     char err[512];
-    int busy; /* queued or being processed by the worker */
+    int busy; /* groups that have not finished this chunk yet */
 };
 
 struct ingest {
@@ -44,7 +47,7 @@ struct ingest {
         char (*hex)[GY_SHA256_HEX_LEN + 1];
     } * done;
     size_t ndone, cap_done;
-    struct gy_pool *pool;
+    struct gy_pool *pool[NGROUPS];
     pthread_mutex_t lock;
     pthread_cond_t cond;
     enum gy_status worker_rc;
@@ -55,9 +58,12 @@ struct job {
     struct ingest *in;
     struct chunk *c;
     size_t index;
+    size_t group;
 };
 
-/* Worker: profile, encode and store one chunk. Runs on the single pool thread, in order. */
+/* Worker: profile, encode and store one group's columns of one chunk. Each group runs on its
+ * own single-thread pool, so a group sees the chunks in order. The last group to finish a
+ * chunk records it. */
 static void chunk_job(void *arg)
 {
     struct job *j = arg;
@@ -67,7 +73,7 @@ static void chunk_job(void *arg)
     enum gy_status rc = GY_OK;
 
     gy_buf_init(&seg, SEGMENT_MAX);
-    for (size_t k = 0; k < in->schema->ncols && rc == GY_OK; k++) {
+    for (size_t k = j->group; k < in->schema->ncols && rc == GY_OK; k += NGROUPS) {
         rc = gy__profile_add(in->prof, k, &c->cols[k]);
         if (rc == GY_OK) {
             gy_buf_reset(&seg);
@@ -78,9 +84,16 @@ static void chunk_job(void *arg)
     }
     gy_buf_free(&seg);
     pthread_mutex_lock(&in->lock);
-    c->rc = rc;
-    if (rc)
+    if (rc && c->rc == GY_OK) {
+        c->rc = rc;
         snprintf(c->err, sizeof c->err, "%s", gy_error_msg());
+    }
+    rc = c->rc;
+    if (--c->busy > 0) {
+        pthread_mutex_unlock(&in->lock);
+        gy_free(j);
+        return;
+    }
     if (rc == GY_OK && in->worker_rc == GY_OK) {
         struct done_chunk *d = &in->done[j->index];
         d->rows = c->nrows;
@@ -95,7 +108,6 @@ static void chunk_job(void *arg)
         snprintf(in->worker_err, sizeof in->worker_err, "%s",
                  c->rc == GY_E_NOMEM ? "out of memory" : c->err);
     }
-    c->busy = 0;
     pthread_cond_broadcast(&in->cond);
     pthread_mutex_unlock(&in->lock);
     gy_free(j);
@@ -128,6 +140,7 @@ static enum gy_status slot_init(struct chunk *c, const struct gy_schema *s)
 static void slot_reset(struct chunk *c, size_t ncols)
 {
     c->nrows = 0;
+    c->rc = GY_OK;
     for (size_t k = 0; k < ncols; k++) {
         c->cols[k].n = 0;
         if (c->cols[k].off)
@@ -135,11 +148,12 @@ static void slot_reset(struct chunk *c, size_t ncols)
     }
 }
 
-/* Submits the filled chunk to the worker. */
+/* Submits the filled chunk to the workers, one job per column group. */
 static enum gy_status submit(struct ingest *in, struct chunk *c)
 {
-    struct job *j;
-    enum gy_status rc;
+    struct job *j[NGROUPS];
+    size_t index, ng = GY_MIN((size_t)NGROUPS, in->schema->ncols);
+    enum gy_status rc = GY_OK;
     if (in->ndone == in->cap_done) {
         size_t cap = in->cap_done ? in->cap_done * 2 : 64;
         struct done_chunk *d;
@@ -154,19 +168,40 @@ static enum gy_status submit(struct ingest *in, struct chunk *c)
         if (!d)
             return GY_E_NOMEM;
     }
-    j = gy_malloc(sizeof *j);
-    if (!j)
-        return GY_E_NOMEM;
-    j->in = in;
-    j->c = c;
-    j->index = in->ndone++;
+    for (size_t g = 0; g < ng; g++) {
+        j[g] = gy_malloc(sizeof *j[g]);
+        if (!j[g]) {
+            while (g > 0)
+                gy_free(j[--g]);
+            return GY_E_NOMEM;
+        }
+    }
+    index = in->ndone++;
     for (size_t k = 0; k < in->schema->ncols; k++)
         c->cols[k].n = c->nrows;
-    c->busy = 1;
-    rc = gy_pool_submit(in->pool, chunk_job, j);
-    if (rc) {
-        c->busy = 0;
-        gy_free(j);
+    c->rc = GY_OK;
+    pthread_mutex_lock(&in->lock);
+    c->busy = (int)ng;
+    pthread_mutex_unlock(&in->lock);
+    for (size_t g = 0; g < ng; g++) {
+        j[g]->in = in;
+        j[g]->c = c;
+        j[g]->index = index;
+        j[g]->group = g;
+        if (rc == GY_OK)
+            rc = gy_pool_submit(in->pool[g], chunk_job, j[g]);
+        if (rc) {
+            /* Not queued: this group will never finish the chunk. */
+            pthread_mutex_lock(&in->lock);
+            c->busy--;
+            if (in->worker_rc == GY_OK) {
+                in->worker_rc = rc;
+                snprintf(in->worker_err, sizeof in->worker_err, "%s", gy_error_msg());
+            }
+            pthread_cond_broadcast(&in->cond);
+            pthread_mutex_unlock(&in->lock);
+            gy_free(j[g]);
+        }
     }
     return rc;
 }
@@ -505,7 +540,7 @@ static enum gy_status commit_version(struct ingest *in, const char *name, int64_
     {
         char ts[32];
         gy_time_format(gy_time_wall_us(), ts);
-        m = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:o, s:I, s:O, s:o, s:s}", "format",
+        m = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:o, s:I, s:o, s:o, s:s}", "format",
                       "gyre.dataset/1", "dataset", name, "version", (json_int_t)version, "parent",
                       (json_int_t)parent, "rows", (json_int_t)total, "created", ts, "source",
                       opts->source ? opts->source : "", "schema", gy_schema_to_json(s),
@@ -714,8 +749,9 @@ enum gy_status gy_lake_ingest(struct gy_db *db, const char *name, int fd,
         goto out;
     if ((rc = gy__profile_create(schema, &in.prof)) != GY_OK)
         goto out;
-    if ((rc = gy_pool_create(1, &in.pool)) != GY_OK)
-        goto out;
+    for (size_t g = 0; g < NGROUPS; g++)
+        if ((rc = gy_pool_create(1, &in.pool[g])) != GY_OK)
+            goto out;
     /* Segments are flushed once, before the commit, instead of fsync pairs per segment. */
     gy_db_objects_defer_sync(db, 1);
     for (size_t i = 0; i < NSLOTS; i++)
@@ -776,7 +812,8 @@ enum gy_status gy_lake_ingest(struct gy_db *db, const char *name, int fd,
     }
     if (in.slots[cur].nrows && (rc = submit(&in, &in.slots[cur])) != GY_OK)
         goto out;
-    gy_pool_wait(in.pool);
+    for (size_t g = 0; g < NGROUPS; g++)
+        gy_pool_wait(in.pool[g]);
     if ((rc = in.worker_rc) != GY_OK) {
         gy_error_set(rc, "%s", in.worker_err);
         goto out;
@@ -829,9 +866,11 @@ out:
     gy_db_objects_defer_sync(db, 0);
     if (in_tx)
         gy_db_rollback(db);
-    if (in.pool) {
-        gy_pool_wait(in.pool);
-        gy_pool_free(in.pool);
+    for (size_t g = 0; g < NGROUPS; g++) {
+        if (in.pool[g]) {
+            gy_pool_wait(in.pool[g]);
+            gy_pool_free(in.pool[g]);
+        }
     }
     for (size_t i = 0; i < NSLOTS; i++)
         slot_free(&in.slots[i], schema ? schema->ncols : 0);

@@ -34,11 +34,14 @@
 #define MG_ENTRIES (2u * MG_MAX) /* room while two tables are merged */
 #define MG_SLOTS 4096u           /* open-addressing index, a power of two > MG_ENTRIES */
 #define MG_STR_MAX 256u          /* bytes of a string value kept in the table */
+#define MG_OFF_MARK 0xFFFFu      /* saved table size of a float64 table that stopped */
 #define HLL_P 12
 #define HLL_M (1u << HLL_P)
 #define HLL_RMAX (64 - HLL_P + 1) /* register values are 0..53 */
 #define TOP_N 20
+#define MSD_SMALL 16u /* radix buckets up to this size are insertion-sorted */
 #define BLK 4096u /* rows per inner block: bounds the scratch memory */
+_Static_assert(BLK <= KLL_K, "a block's hashes use the sort scratch");
 #define HASH_SEED 0x67797265706b6c6cULL
 #define TRUNC_MARK 0x7472756e63617465ULL /* xored into the hash of a truncated string */
 #define FORMAT_VERSION 1
@@ -77,6 +80,7 @@ struct mg_entry {
 
 struct mg {
     uint32_t n;
+    uint8_t off;  /* float64 only: more than MG_MAX distinct values, no longer tracked */
     uint64_t dec; /* total subtracted by reductions: every count is low by at most dec */
     struct mg_entry *e;
     uint16_t *slot; /* entry index + 1, 0 = empty */
@@ -235,17 +239,19 @@ static void insertion_sort(uint64_t *a, size_t n)
 /*
  * One most-significant-digit radix pass: keys are spread over up to 2^11 buckets that split
  * [min, max] evenly (fewer buckets for small inputs). Afterwards every key is in its final
- * bucket; buckets of more than 32 keys are sorted recursively (each level divides the range
- * by at least 2^5, so the recursion is at most 13 deep; equal keys end it at once) and
- * smaller ones are left for one final insertion sort.
+ * bucket; buckets of more than MSD_SMALL keys are sorted recursively (each level divides the
+ * range by at least 2^4, so the recursion is at most 16 deep; equal keys end it at once) and
+ * smaller ones are insertion-sorted at once, while they are in cache.
  */
 static void msd_pass(uint64_t *a, uint64_t *tmp, size_t n)
 {
     uint32_t c[1u << 11];
     uint64_t lo = a[0], hi = a[0];
 
-    if (n <= 32)
+    if (n <= MSD_SMALL) {
+        insertion_sort(a, n);
         return;
+    }
     for (size_t i = 1; i < n; i++) {
         lo = a[i] < lo ? a[i] : lo;
         hi = a[i] > hi ? a[i] : hi;
@@ -253,7 +259,7 @@ static void msd_pass(uint64_t *a, uint64_t *tmp, size_t n)
     if (lo == hi)
         return;
     int span = 64 - __builtin_clzll(hi - lo);     /* bits of the range */
-    int bits = 63 - __builtin_clzll((uint64_t)n); /* floor(log2 n) >= 5 */
+    int bits = 63 - __builtin_clzll((uint64_t)n); /* floor(log2 n) >= 4 */
     bits = GY_MIN(bits, 11);
     bits = GY_MIN(bits, span);
     int sh = span - bits;
@@ -273,8 +279,10 @@ static void msd_pass(uint64_t *a, uint64_t *tmp, size_t n)
     uint32_t start = 0;
     for (uint32_t v = 0; v < nb; v++) {
         uint32_t end = c[v];
-        if (end - start > 32)
+        if (end - start > MSD_SMALL)
             msd_pass(a + start, tmp + start, end - start);
+        else if (end - start > 1)
+            insertion_sort(a + start, end - start);
         start = end;
     }
 }
@@ -283,8 +291,8 @@ static void msd_pass(uint64_t *a, uint64_t *tmp, size_t n)
  * radix sort on the 4096-key buffers the quantile sketch sorts. */
 static void radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
 {
-    msd_pass(a, tmp, n);
-    insertion_sort(a, n);
+    if (n > 0)
+        msd_pass(a, tmp, n);
 }
 
 /* ------------------------------------------------------------------ KLL quantile sketch */
@@ -837,6 +845,46 @@ static uint64_t str_hash_stored(const char *p, uint32_t len, int trunc, uint64_t
     return gy_hash64(p, len, HASH_SEED) ^ TRUNC_MARK;
 }
 
+/* A float64 table that would need a reduction stops instead: float columns with more than
+ * MG_MAX distinct values (measurements) have no meaningful top values, and the table work is
+ * the largest part of profiling them. The state is then a function of the set of values
+ * (tracked and exact, or off), whatever their order, so merges agree with streaming. */
+static void mg_stop(struct mg *g)
+{
+    g->off = 1;
+    g->n = 0;
+    g->dec = 0;
+    if (g->slot)
+        memset(g->slot, 0, MG_SLOTS * sizeof *g->slot);
+}
+
+/* Streams float64 keys into an exact table until it overflows, then stops it. */
+static void mg_stream_f64(struct mg *g, const double *d, const uint64_t *hash, size_t n)
+{
+    for (size_t i = 0; i < n && !g->off; i++) {
+        uint64_t key = f64_bits(d[i]);
+        uint32_t s = (uint32_t)hash[i] & (MG_SLOTS - 1);
+        uint16_t x;
+        while ((x = g->slot[s]) != 0 && g->e[x - 1].key != key)
+            s = (s + 1) & (MG_SLOTS - 1);
+        if (x) {
+            g->e[x - 1].count++;
+            continue;
+        }
+        if (g->n == MG_MAX) {
+            mg_stop(g);
+            return;
+        }
+        struct mg_entry *e = &g->e[g->n];
+        e->key = key;
+        e->hash = hash[i];
+        e->count = 1;
+        e->len = 0;
+        e->trunc = 0;
+        g->slot[s] = (uint16_t)(++g->n);
+    }
+}
+
 /* One streamed value: count it, or reduce when it is new and the table is full. */
 static void mg_stream_num(struct mg *g, uint64_t key, uint64_t hash)
 {
@@ -875,14 +923,19 @@ static enum gy_status mg_stream_str(struct mg *g, const char *p, size_t len, uin
     return mg_put_str(g, p, cut, trunc, h, 1);
 }
 
-/* *out = dst + src (new table): counters added, then reduced when more than MG_MAX remain. */
+/* *out = dst + src (new table): counters added, then reduced when more than MG_MAX remain.
+ * A float64 table (@p is_f64) stops instead of reducing, and stays stopped (mg_stop). */
 static enum gy_status mg_merged(const struct mg *dst, const struct mg *src, int is_str,
-                                struct mg *out)
+                                int is_f64, struct mg *out)
 {
     enum gy_status rc;
     memset(out, 0, sizeof *out);
     if ((rc = mg_init(out)) != GY_OK)
         return rc;
+    if (is_f64 && (dst->off || src->off || dst->dec || src->dec)) {
+        mg_stop(out);
+        return GY_OK;
+    }
     out->dec = dst->dec + src->dec;
     const struct mg *parts[2] = {dst, src};
     for (int k = 0; k < 2; k++) {
@@ -900,8 +953,12 @@ static enum gy_status mg_merged(const struct mg *dst, const struct mg *src, int 
             }
         }
     }
-    if (out->n > MG_MAX)
-        mg_reduce(out, is_str, 0);
+    if (out->n > MG_MAX) {
+        if (is_f64)
+            mg_stop(out);
+        else
+            mg_reduce(out, is_str, 0);
+    }
     return GY_OK;
 }
 
@@ -1053,12 +1110,13 @@ static enum gy_status block_f64(struct col *c, const double *d, size_t n)
     c->nfin += n;
 
     hist_add_f64(&c->hist, d, n, mn, mx);
+    uint64_t *hs = c->tmp; /* the hashes; the sort scratch is free until kll_append */
     for (i = 0; i < n; i++) {
-        uint64_t bits = f64_bits(d[i]);
-        uint64_t h = hash_u64(bits);
-        hll_add(c->hll, h);
-        mg_stream_num(&c->mg, bits, h);
+        hs[i] = hash_u64(f64_bits(d[i]));
+        hll_add(c->hll, hs[i]);
     }
+    if (!c->mg.off)
+        mg_stream_f64(&c->mg, d, hs, n);
     return kll_append(&c->kll, d, n, 1, c->tmp);
 }
 
@@ -1404,7 +1462,8 @@ static enum gy_status merge_distinct(struct gy_profile *dst, const struct gy_pro
         if (d->type != GY_TYPE_STRING)
             rc = kll_merged(&d->kll, &s->kll, d->tmp, &nk[i]);
         if (rc == GY_OK)
-            rc = mg_merged(&d->mg, &s->mg, d->type == GY_TYPE_STRING, &ng[i]);
+            rc = mg_merged(&d->mg, &s->mg, d->type == GY_TYPE_STRING,
+                           d->type == GY_TYPE_FLOAT64, &ng[i]);
     }
     if (rc)
         goto out;
@@ -1519,6 +1578,11 @@ static void save_kll(struct wr *w, const struct kll *k)
 
 static void save_mg(struct wr *w, const struct mg *g, int is_str)
 {
+    if (g->off) { /* a stopped float64 table: the mark, no error, no entries */
+        w_u16(w, MG_OFF_MARK);
+        w_u64(w, 0);
+        return;
+    }
     w_u16(w, (uint16_t)g->n);
     w_u64(w, g->dec);
     for (uint32_t i = 0; i < g->n; i++) {
@@ -1766,6 +1830,14 @@ static void load_mg(struct rd *r, struct col *c)
     g->dec = r_u64(r);
     if (r->rc)
         return;
+    if (n == MG_OFF_MARK && c->type == GY_TYPE_FLOAT64 && g->dec == 0 && c->nfin > MG_MAX) {
+        if (mg_init(g) != GY_OK) {
+            r->rc = GY_E_NOMEM;
+            return;
+        }
+        mg_stop(g);
+        return;
+    }
     if (n > MG_MAX || g->dec > c->nfin / (MG_CAP + 1)) {
         r_fail(r, "bad top-value table");
         return;
@@ -2280,6 +2352,23 @@ static int summary_top(const struct col *c, json_t *o)
         return bad;
     }
     const struct mg *g = &c->mg;
+    if (g->off) {
+        /* A float64 column with more than MG_MAX distinct values: no top values are kept,
+         * so every count is "low" by at most the number of values. */
+        uint64_t distinct = 0;
+        if (c->hll) {
+            double est = round(hll_estimate(c->hll));
+            distinct = est >= (double)c->nfin ? c->nfin : (uint64_t)est;
+        }
+        distinct = GY_MAX(distinct, (uint64_t)MG_MAX + 1); /* that many were seen */
+        distinct += (c->pos_inf > 0) + (c->neg_inf > 0);
+        bad |= jset(o, "top", top);
+        bad |= jset(o, "top_exact", json_false());
+        bad |= jset(o, "top_error", jcount(c->nfin));
+        bad |= jset(o, "top_tracked", json_false());
+        bad |= jset(o, "distinct", jcount(distinct));
+        return bad;
+    }
     struct top_item *items = gy_calloc(g->n ? g->n : 1, sizeof *items);
     if (!items) {
         json_decref(top);

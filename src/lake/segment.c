@@ -10,9 +10,13 @@
  * u32 offsets[rows + 1] followed by the bytes. Segments are stored as content-addressed
  * objects, so the object store's SHA-256 is their checksum; decoding still validates every
  * length, type and offset, because a segment is outside input as far as this code knows.
+ *
+ * Encoding keeps one zstd compression context per thread (freed when the thread exits), and
+ * compresses fixed-width values without nulls straight from the column vector.
  */
 #include "lake/lake_int.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <zstd.h>
 
@@ -144,11 +148,45 @@ static uint64_t get_u64(const unsigned char *p)
 /* Everything here assumes a little-endian host for the value arrays (checked at build). */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "gyre segments assume little-endian");
 
+static pthread_key_t cctx_key;
+static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
+static int cctx_key_ok;
+
+static void cctx_destroy(void *p)
+{
+    ZSTD_freeCCtx(p);
+}
+
+static void cctx_key_init(void)
+{
+    cctx_key_ok = pthread_key_create(&cctx_key, cctx_destroy) == 0;
+}
+
+/* The calling thread's compression context (created on first use); NULL when none can be
+ * made, and then the caller compresses with a one-off context. */
+static ZSTD_CCtx *thread_cctx(void)
+{
+    ZSTD_CCtx *c;
+    pthread_once(&cctx_once, cctx_key_init);
+    if (!cctx_key_ok)
+        return NULL;
+    c = pthread_getspecific(cctx_key);
+    if (!c) {
+        c = ZSTD_createCCtx();
+        if (c && pthread_setspecific(cctx_key, c) != 0) {
+            ZSTD_freeCCtx(c);
+            c = NULL;
+        }
+    }
+    return c;
+}
+
 enum gy_status gy__segment_encode(const struct gy_colvec *v, struct gy_buf *out)
 {
     size_t n = v->n, w = value_width(v->type), bitmap = 0, raw_len, bound, at;
     int has_nulls = 0;
     unsigned char *raw = NULL, *hdr;
+    const void *src = NULL;
     enum gy_status rc;
 
     if (n > UINT32_MAX)
@@ -165,6 +203,16 @@ enum gy_status gy__segment_encode(const struct gy_colvec *v, struct gy_buf *out)
         raw_len = bitmap + (n + 1) * 4 + v->off[n];
     else
         raw_len = bitmap + n * w;
+    if (!has_nulls && v->type != GY_TYPE_STRING && value_width(v->type) > 0) {
+        /* The payload is the value array itself. */
+        src = v->type == GY_TYPE_FLOAT64 ? (const void *)v->f64
+              : v->type == GY_TYPE_BOOL  ? (const void *)v->b
+                                         : (const void *)v->i64;
+        if (!src && raw_len == 0)
+            src = "";
+        if (src)
+            goto compress;
+    }
     raw = gy_malloc(raw_len ? raw_len : 1);
     if (!raw)
         return gy_error_set(GY_E_NOMEM, "out of memory encoding a segment");
@@ -195,6 +243,8 @@ enum gy_status gy__segment_encode(const struct gy_colvec *v, struct gy_buf *out)
         gy_free(raw);
         return gy_error_set(GY_E_INVALID, "unknown column type %d", (int)v->type);
     }
+    src = raw;
+compress:
     bound = ZSTD_compressBound(raw_len);
     rc = gy_buf_reserve(out, SEG_HDR + bound);
     if (rc)
@@ -208,7 +258,9 @@ enum gy_status gy__segment_encode(const struct gy_colvec *v, struct gy_buf *out)
     put_u32(hdr + 8, (uint32_t)n);
     put_u64(hdr + 12, raw_len);
     {
-        size_t z = ZSTD_compress(hdr + SEG_HDR, bound, raw, raw_len, 1);
+        ZSTD_CCtx *cc = thread_cctx();
+        size_t z = cc ? ZSTD_compressCCtx(cc, hdr + SEG_HDR, bound, src, raw_len, 1)
+                      : ZSTD_compress(hdr + SEG_HDR, bound, src, raw_len, 1);
         if (ZSTD_isError(z)) {
             rc = gy_error_set(GY_E_INTERNAL, "zstd: %s", ZSTD_getErrorName(z));
             goto out;

@@ -337,6 +337,8 @@ static const uint8_t *state_hll(const struct gy_buf *b, const struct gy_schema *
         }
         q = take(&p, end, 10); /* u16 n, u64 dec */
         uint32_t ne = (uint32_t)q[0] | (uint32_t)q[1] << 8;
+        if (ne == 0xFFFF) /* a float64 table that stopped: no entries */
+            ne = 0;
         for (uint32_t i = 0; i < ne; i++) {
             if (t == GY_TYPE_STRING) {
                 q = take(&p, end, 3);
@@ -1482,4 +1484,93 @@ Test(profile, add_rejects_bad_batches)
     json_decref(sum);
     gy__profile_free(p);
     gy_schema_free(s);
+}
+
+/* ------------------------------------------------------------------ float64 top values */
+
+/* Loads saved state back and returns the summary of the copy. */
+static json_t *reloaded_summary(const struct gy_profile *p, const struct gy_schema *s)
+{
+    struct gy_buf b;
+    struct gy_profile *q = NULL;
+    save_to(p, &b);
+    cr_assert_eq(gy__profile_load(b.data, b.len, s, &q), GY_OK, "%s", gy_error_msg());
+    json_t *sum = summary_of(q);
+    gy__profile_free(q);
+    gy_buf_free(&b);
+    return sum;
+}
+
+Test(profile, float_top_values_stop_past_1024_distinct)
+{
+    enum gy_type types[] = {GY_TYPE_FLOAT64, GY_TYPE_FLOAT64};
+    struct gy_schema *s = mk_schema(2, types);
+    struct gy_profile *whole = mk_profile(s), *merged = mk_profile(s);
+    enum { N = 100000 };
+    double *x = gy_malloc(N * sizeof *x), *codes = gy_malloc(N * sizeof *codes);
+    struct rng r = {71};
+    /* Column 0: 600 distinct values in each half, 1200 together; column 1: 5 codes. */
+    for (size_t i = 0; i < N; i++) {
+        x[i] = (double)(rng_next(&r) % 600) + (i < N / 2 ? 0.0 : 0.5);
+        codes[i] = (double)(rng_next(&r) % 5);
+    }
+    add_f64(whole, 0, x, NULL, N, 65536);
+    add_f64(whole, 1, codes, NULL, N, 65536);
+    for (int h = 0; h < 2; h++) {
+        struct gy_profile *part = mk_profile(s);
+        add_f64(part, 0, x + h * (N / 2), NULL, N / 2, 4096);
+        add_f64(part, 1, codes + h * (N / 2), NULL, N / 2, 4096);
+        if (h == 0) { /* the first half alone is tracked exactly */
+            json_t *sum = summary_of(part), *c = colj(sum, 0);
+            cr_assert(json_is_true(json_object_get(c, "top_exact")));
+            cr_assert_eq(jnum(c, "distinct"), 600);
+            cr_assert_eq(json_array_size(json_object_get(c, "top")), 20);
+            json_decref(sum);
+        }
+        cr_assert_eq(gy__profile_merge(merged, part), GY_OK);
+        gy__profile_free(part);
+    }
+    json_t *sums[3] = {summary_of(whole), summary_of(merged), reloaded_summary(merged, s)};
+    for (int k = 0; k < 3; k++) {
+        json_t *c0 = colj(sums[k], 0), *c1 = colj(sums[k], 1);
+        assert_no_nan_or_null(sums[k]);
+        cr_assert(json_is_false(json_object_get(c0, "top_exact")), "summary %d", k);
+        cr_assert(json_is_false(json_object_get(c0, "top_tracked")), "summary %d", k);
+        cr_assert_eq(json_array_size(json_object_get(c0, "top")), 0);
+        cr_assert_eq(jnum(c0, "top_error"), N);
+        double dist = jnum(c0, "distinct");
+        cr_assert(dist > 1024 && fabs(dist - 1200) <= 0.05 * 1200, "distinct %g", dist);
+        /* Low-cardinality float columns keep exact top values. */
+        cr_assert(json_is_true(json_object_get(c1, "top_exact")));
+        cr_assert_null(json_object_get(c1, "top_tracked"));
+        cr_assert_eq(json_array_size(json_object_get(c1, "top")), 5);
+        cr_assert_eq(jnum(c1, "distinct"), 5);
+        const char *keys[] = {"top", "top_exact", "top_error", "top_tracked", "distinct"};
+        for (size_t i = 0; i < GY_ARRAY_LEN(keys); i++)
+            cr_assert(json_equal(json_object_get(c0, keys[i]),
+                                 json_object_get(colj(sums[0], 0), keys[i])),
+                      "summary %d: \"%s\" differs from streaming", k, keys[i]);
+    }
+    /* Stopped state is saved compactly and merges as stopped. */
+    struct gy_buf bw, bm;
+    save_to(whole, &bw);
+    save_to(merged, &bm);
+    cr_assert_eq(bw.len, bm.len);
+    cr_assert(state_hll(&bw, s, 0) != NULL);
+    struct gy_profile *again = mk_profile(s);
+    add_f64(again, 0, x, NULL, 10, 10); /* few values: exact until merged with a stopped one */
+    cr_assert_eq(gy__profile_merge(again, whole), GY_OK);
+    json_t *sa = summary_of(again);
+    cr_assert(json_is_false(json_object_get(colj(sa, 0), "top_tracked")));
+    json_decref(sa);
+    for (int k = 0; k < 3; k++)
+        json_decref(sums[k]);
+    gy_buf_free(&bw);
+    gy_buf_free(&bm);
+    gy__profile_free(again);
+    gy__profile_free(whole);
+    gy__profile_free(merged);
+    gy_schema_free(s);
+    gy_free(x);
+    gy_free(codes);
 }
