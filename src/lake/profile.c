@@ -40,7 +40,7 @@
 #define HLL_RMAX (64 - HLL_P + 1) /* register values are 0..53 */
 #define TOP_N 20
 #define MSD_SMALL 16u /* radix buckets up to this size are insertion-sorted */
-#define BLK 4096u /* rows per inner block: bounds the scratch memory */
+#define BLK 4096u     /* rows per inner block: bounds the scratch memory */
 _Static_assert(BLK <= KLL_K, "a block's hashes use the sort scratch");
 #define HASH_SEED 0x67797265706b6c6cULL
 #define TRUNC_MARK 0x7472756e63617465ULL /* xored into the hash of a truncated string */
@@ -925,8 +925,8 @@ static enum gy_status mg_stream_str(struct mg *g, const char *p, size_t len, uin
 
 /* *out = dst + src (new table): counters added, then reduced when more than MG_MAX remain.
  * A float64 table (@p is_f64) stops instead of reducing, and stays stopped (mg_stop). */
-static enum gy_status mg_merged(const struct mg *dst, const struct mg *src, int is_str,
-                                int is_f64, struct mg *out)
+static enum gy_status mg_merged(const struct mg *dst, const struct mg *src, int is_str, int is_f64,
+                                struct mg *out)
 {
     enum gy_status rc;
     memset(out, 0, sizeof *out);
@@ -1462,8 +1462,8 @@ static enum gy_status merge_distinct(struct gy_profile *dst, const struct gy_pro
         if (d->type != GY_TYPE_STRING)
             rc = kll_merged(&d->kll, &s->kll, d->tmp, &nk[i]);
         if (rc == GY_OK)
-            rc = mg_merged(&d->mg, &s->mg, d->type == GY_TYPE_STRING,
-                           d->type == GY_TYPE_FLOAT64, &ng[i]);
+            rc = mg_merged(&d->mg, &s->mg, d->type == GY_TYPE_STRING, d->type == GY_TYPE_FLOAT64,
+                           &ng[i]);
     }
     if (rc)
         goto out;
