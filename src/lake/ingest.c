@@ -8,10 +8,11 @@
  * finished chunks in order, adds its columns to the profile, encodes each as a zstd segment
  * and stores it as an object. Every column is thus profiled by one thread in row order (the
  * profile is deterministic), parsing and the column work spread over the cores, and memory
- * stays bounded by a few chunks whatever the input size. Nothing is visible until the final metadata transaction, which
- * re-reads the latest version, appends the new chunks to its chunk list, merges the new
- * rows' profile into its profile and inserts the version row: a crash before the commit
- * leaves only unreferenced objects, and two concurrent ingests both land, one after the other.
+ * stays bounded by a few chunks whatever the input size. Nothing is visible until the final
+ * metadata transaction, which re-reads the latest version, appends the new chunks to its
+ * chunk list, merges the new rows' profile into its profile and inserts the version row: a
+ * crash before the commit leaves only unreferenced objects, and two concurrent ingests both
+ * land, one after the other.
  */
 #include "lake/lake_int.h"
 
