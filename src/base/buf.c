@@ -34,6 +34,7 @@ enum gy_status gy_buf_reserve(struct gy_buf *b, size_t extra)
         return gy_error_set(GY_E_NOMEM, "out of memory growing a buffer to %zu bytes", cap);
     b->data = p;
     b->cap = cap;
+    b->data[b->len] = '\0';
     return GY_OK;
 }
 

@@ -141,31 +141,65 @@ static void sq_rollback(struct gy_db *db)
 }
 
 /*
- * Binds params to every parameter @p st uses. Each must be named $N with 1 <= N <= nparams,
- * and the highest N must be nparams (PostgreSQL refuses surplus parameters too).
+ * Rewrites the portable "$N" placeholders to SQLite's numbered "?N" form, outside string
+ * literals, quoted identifiers and comments. SQLite resolves "$N" as a *named* parameter
+ * with a linear lookup per occurrence (quadratic in the parameter count of a multi-row
+ * INSERT); "?N" is positional. *out is new (gy_free).
+ */
+static enum gy_status sq_rewrite(struct gy_db *db, const char *sql, char **out)
+{
+    size_t n = strlen(sql);
+    char *r = gy_malloc(n + 1), q = 0;
+    if (!r)
+        return gy__db_error(db, GY_E_NOMEM, "out of memory preparing a statement");
+    for (size_t i = 0; i <= n; i++) {
+        char c = sql[i];
+        r[i] = c;
+        if (q) {
+            if (q == '-' && c == '\n')
+                q = 0;
+            else if (q == '*' && c == '*' && sql[i + 1] == '/') {
+                r[++i] = '/';
+                q = 0;
+            } else if (c == q && q != '-' && q != '*')
+                q = 0; /* a doubled quote re-enters the literal on the next character */
+        } else if (c == '\'' || c == '"' || c == '`') {
+            q = c;
+        } else if (c == '[') {
+            q = ']';
+        } else if (c == '-' && sql[i + 1] == '-') {
+            q = '-';
+        } else if (c == '/' && sql[i + 1] == '*') {
+            q = '*';
+        } else if (c == '$' && isdigit((unsigned char)sql[i + 1])) {
+            r[i] = '?';
+        }
+    }
+    *out = r;
+    return GY_OK;
+}
+
+/*
+ * Binds params to every parameter @p st uses (positional ?N after sq_rewrite). The highest N
+ * must be nparams: PostgreSQL refuses surplus parameters too.
  */
 static enum gy_status sq_bind(struct gy_db *db, sqlite3_stmt *st, const struct gy_db_param *params,
                               size_t nparams)
 {
     int count = sqlite3_bind_parameter_count(st);
-    size_t highest = 0;
+    if ((size_t)count > nparams)
+        return gy__db_error(db, GY_E_DB, "sqlite: statement uses parameter $%d but %zu were given",
+                            count, nparams);
+    if ((size_t)count != nparams)
+        return gy__db_error(db, GY_E_DB, "sqlite: %zu parameters given but the statement uses %d",
+                            nparams, count);
     for (int i = 1; i <= count; i++) {
+        const struct gy_db_param *p = &params[i - 1];
         const char *name = sqlite3_bind_parameter_name(st, i);
-        const struct gy_db_param *p;
-        char *end;
-        unsigned long n;
         int rc;
-        if (!name || name[0] != '$' || !isdigit((unsigned char)name[1]))
-            return gy__db_error(db, GY_E_DB, "sqlite: parameter \"%s\" is not of the form $N",
-                                name ? name : "?");
-        n = strtoul(name + 1, &end, 10);
-        if (*end || n == 0 || n > nparams)
-            return gy__db_error(db, GY_E_DB,
-                                "sqlite: statement uses parameter %s but %zu were given", name,
-                                nparams);
-        if (n > highest)
-            highest = n;
-        p = &params[n - 1];
+        /* Every parameter must be a portable $N (now ?N); a gap in the numbers has no name. */
+        if (!name || name[0] != '?')
+            return gy__db_error(db, GY_E_DB, "sqlite: parameter %d is not of the form $N", i);
         switch (p->type) {
         case GY_DB_INT:
             rc = sqlite3_bind_int64(st, i, p->i);
@@ -185,9 +219,6 @@ static enum gy_status sq_bind(struct gy_db *db, sqlite3_stmt *st, const struct g
         if (rc != SQLITE_OK)
             return sq_error(db, rc, "binding parameters");
     }
-    if (highest != nparams)
-        return gy__db_error(db, GY_E_DB, "sqlite: %zu parameters given but the statement uses %zu",
-                            nparams, highest);
     return GY_OK;
 }
 
@@ -253,6 +284,7 @@ static enum gy_status sq_run(struct gy_db *db, const char *sql, const struct gy_
     sqlite3_stmt *st = NULL;
     struct gy_db_rows *rows = NULL;
     const char *tail = NULL;
+    char *text = NULL;
     sqlite3_int64 total0;
     int64_t nrows = 0;
     enum gy_status ret;
@@ -260,7 +292,9 @@ static enum gy_status sq_run(struct gy_db *db, const char *sql, const struct gy_
 
     if (out)
         *out = NULL;
-    rc = sqlite3_prepare_v2(c, sql, -1, &st, &tail);
+    if ((ret = sq_rewrite(db, sql, &text)) != GY_OK)
+        return ret;
+    rc = sqlite3_prepare_v2(c, text, -1, &st, &tail);
     if (rc != SQLITE_OK) {
         ret = sq_error(db, rc, NULL);
         goto out;
@@ -301,6 +335,7 @@ static enum gy_status sq_run(struct gy_db *db, const char *sql, const struct gy_
     }
     ret = GY_OK;
 out:
+    gy_free(text);
     sqlite3_finalize(st);
     if (ret)
         gy_db_rows_free(rows);
