@@ -210,10 +210,10 @@ static const struct {
     gy_http_error_writer error_writer;
 } api_tables[] = {
     {"native", gy_api_native_routes, &gy_api_native_routes_len, NULL, NULL},
-    /* ADD MORE TABLES HERE. The MLflow module (src/api/mlflow.c) goes in as:
-     * {"mlflow", gy_api_mlflow_routes, &gy_api_mlflow_routes_len, "/api/2.0/mlflow",
-     *  gy_api_mlflow_error_writer},
-     * ("/api/2.0/mlflow" covers /api/2.0/mlflow/ and /api/2.0/mlflow-artifacts/.) */
+    {"mlflow", gy_api_mlflow_routes, &gy_api_mlflow_routes_len, "/api/2.0/mlflow",
+     gy_api_mlflow_error_writer},
+    /* ("/api/2.0/mlflow" covers /api/2.0/mlflow/ and /api/2.0/mlflow-artifacts/.)
+     * ADD MORE TABLES HERE. */
 };
 
 enum gy_status gy_api_register(struct gy_api *api, struct gy_http_server *srv)
