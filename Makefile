@@ -103,7 +103,13 @@ fuzz-build: deps
 fuzz: fuzz-build
 	scripts/fuzz-run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-bench: all
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libgyre.a
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+bench: all $(BENCH_BINS)
 	scripts/install-deps bench
 	bench/run
 
