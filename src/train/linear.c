@@ -25,6 +25,7 @@
 
 #define BLOCK_ROWS_MIN 8192
 #define MAX_BLOCKS 256
+#define PARTIALS_MAX ((size_t)1 << 25) /* 256 MiB of per-block partial sums */
 #define LBFGS_M 10
 #define NEWTON_MAX_PARAMS 128
 #define AUTO_LBFGS_ITER 50
@@ -770,9 +771,17 @@ static enum gy_status check_x(const struct gy_matrix *x)
     return GY_OK;
 }
 
-static void setup_blocks(struct problem *pr)
+/*
+ * Cuts the rows into blocks of at least BLOCK_ROWS_MIN rows, at most MAX_BLOCKS blocks, and
+ * few enough that the per-block partial sums (@p per_block doubles each) stay within
+ * PARTIALS_MAX doubles. The cut depends only on n and the problem's shape, never on the
+ * thread count.
+ */
+static void setup_blocks(struct problem *pr, size_t per_block)
 {
-    size_t br = (pr->n + MAX_BLOCKS - 1) / MAX_BLOCKS;
+    size_t maxb = PARTIALS_MAX / (per_block ? per_block : 1), br;
+    maxb = maxb < 1 ? 1 : maxb > MAX_BLOCKS ? MAX_BLOCKS : maxb;
+    br = (pr->n + maxb - 1) / maxb;
     pr->block_rows = br > BLOCK_ROWS_MIN ? br : BLOCK_ROWS_MIN;
     pr->nblocks = (pr->n + pr->block_rows - 1) / pr->block_rows;
 }
@@ -868,7 +877,12 @@ static enum gy_status train_logistic(const struct gy_linear_config *cfg, const s
         st = gy_error_set(GY_E_INVALID, "the row weights sum to zero");
         goto out;
     }
-    setup_blocks(&pr);
+    {
+        size_t per_block = GY_MAX(1 + pr.P, 1 + 2 * d), pp = (pr.P + 3) & ~(size_t)3;
+        if (pr.K == 1 && pr.P <= NEWTON_MAX_PARAMS)
+            per_block = GY_MAX(per_block, pp * pp);
+        setup_blocks(&pr, per_block);
+    }
     /* AUTO: L-BFGS in standardized coordinates, which needs a dozen cheap passes on
      * well-conditioned data; when that is not enough (strongly correlated features) and the
      * problem is small and binary, Newton's method finishes from where L-BFGS stopped. */
@@ -1023,7 +1037,7 @@ static enum gy_status train_ridge(const struct gy_linear_config *cfg, const stru
     pr.n = n;
     pr.d = d;
     pr.y = y;
-    setup_blocks(&pr);
+    setup_blocks(&pr, d * d + d);
     mean = gy_calloc(d + 1, sizeof(double));
     G = gy_calloc(d * d, sizeof(double));
     L = gy_malloc(d * d * sizeof(double));
