@@ -90,6 +90,11 @@ void gy_api_free(struct gy_api *api)
     gy_free(api);
 }
 
+const char *gy_api_db_url(const struct gy_api *api)
+{
+    return api->db_url;
+}
+
 const char *gy_api_home(const struct gy_api *api)
 {
     return api->home;

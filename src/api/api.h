@@ -51,6 +51,9 @@ void gy_api_free(struct gy_api *api);
 /** The data home (borrowed, valid until gy_api_free). */
 const char *gy_api_home(const struct gy_api *api);
 
+/** The metadata store URL ("" for SQLite in the home; borrowed, valid until gy_api_free). */
+const char *gy_api_db_url(const struct gy_api *api);
+
 /** The data home's scratch directory, home/tmp (borrowed), for temporary files. */
 const char *gy_api_tmp_dir(const struct gy_api *api);
 
@@ -95,5 +98,12 @@ extern const struct gy_http_route gy_api_mlflow_routes[];
 extern const size_t gy_api_mlflow_routes_len;
 void gy_api_mlflow_error_writer(struct gy_http_req *req, struct gy_http_resp *resp, int http_status,
                                 enum gy_status code, const char *msg, void *ctx);
+
+/**
+ * jobs.c: training jobs, POST /api/v1/train and GET /api/v1/train/{run_id}. A job is a
+ * tracked run trained by a `gyre train` child process of the server.
+ */
+extern const struct gy_http_route gy_api_jobs_routes[];
+extern const size_t gy_api_jobs_routes_len;
 
 #endif /* GY_API_H */

@@ -212,6 +212,7 @@ static const struct {
     {"native", gy_api_native_routes, &gy_api_native_routes_len, NULL, NULL},
     {"mlflow", gy_api_mlflow_routes, &gy_api_mlflow_routes_len, "/api/2.0/mlflow",
      gy_api_mlflow_error_writer},
+    {"jobs", gy_api_jobs_routes, &gy_api_jobs_routes_len, NULL, NULL},
     /* ("/api/2.0/mlflow" covers /api/2.0/mlflow/ and /api/2.0/mlflow-artifacts/.)
      * ADD MORE TABLES HERE. */
 };

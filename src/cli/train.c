@@ -329,7 +329,9 @@ static enum gy_status on_progress(void *arg, const struct gy_train_progress *p)
     char key[128];
     for (size_t i = 0; i < p->n_evals; i++) {
         enum gy_status rc;
-        snprintf(key, sizeof key, "%s_%s", p->evals[i].set, p->evals[i].metric);
+        /* Per-round series are named as XGBoost prints them ("valid-logloss"); the final
+         * metrics computed by gyre use "valid_logloss". */
+        snprintf(key, sizeof key, "%s-%s", p->evals[i].set, p->evals[i].metric);
         if ((rc = add_point(j, key, p->evals[i].value, p->iteration)) != GY_OK)
             return rc;
     }
@@ -458,6 +460,7 @@ static int cmd_train(int argc, char **argv)
         {"--run-name", NULL, 1, NULL, 0},      {"--register", NULL, 1, NULL, 0},
         {"--alias", NULL, 1, NULL, 0},         {"--json", NULL, 0, NULL, 0},
         {"--quiet", "-q", 0, NULL, 0},         {"--nthread", NULL, 1, NULL, 0},
+        {"--run-id", NULL, 1, NULL, 0},
     };
     struct job j;
     struct gy_arena *arena = NULL;
@@ -698,7 +701,28 @@ static int cmd_train(int argc, char **argv)
         int64_t exp_id = 0;
         struct gy_tracking_tag tags[3];
         struct gy_tracking_run_create rcfg;
-        if (exp_name && (rc = gy_tracking_experiment_ensure(j.db, exp_name, &exp_id)) != GY_OK)
+        const char *given = gy_cli_get(o, NOPTS(o), "--run-id");
+        if (given) {
+            /* A run created for us (a training job of the server): train into it. */
+            json_t *run = NULL;
+            const char *st;
+            struct gy_tracking_run_update u = {GY_RUN_RUNNING, 0, 0, NULL};
+            if ((rc = gy_tracking_run_get(j.db, given, &run)) != GY_OK)
+                goto fail;
+            st = gy_json_str(json_object_get(run, "info"), "status", "");
+            if (strcmp(st, "SCHEDULED") != 0 && strcmp(st, "RUNNING") != 0) {
+                rc = gy_error_set(GY_E_INVALID, "run %s is %s, not SCHEDULED", given, st);
+                json_decref(run);
+                goto fail;
+            }
+            json_decref(run);
+            snprintf(run_id, sizeof run_id, "%s", given);
+            if ((rc = gy_tracking_run_update(j.db, run_id, &u, NULL)) != GY_OK)
+                goto fail;
+            run_open = 1;
+        }
+        if (!given && exp_name &&
+            (rc = gy_tracking_experiment_ensure(j.db, exp_name, &exp_id)) != GY_OK)
             goto fail;
         snprintf(src, sizeof src, "gyre train %s", trainer_name);
         tags[0] = (struct gy_tracking_tag){"mlflow.source.name", src};
@@ -710,7 +734,7 @@ static int cmd_train(int argc, char **argv)
         rcfg.user_id = user ? user : "gyre";
         rcfg.tags = tags;
         rcfg.ntags = 3;
-        if ((rc = gy_tracking_run_create(j.db, &rcfg, run_id)) != GY_OK)
+        if (!given && (rc = gy_tracking_run_create(j.db, &rcfg, run_id)) != GY_OK)
             goto fail;
         run_open = 1;
         if ((rc = log_params(&j, run_id, trainer_name, rounds, split_desc, sc.seed,

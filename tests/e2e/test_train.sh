@@ -55,4 +55,36 @@ run "a bad XGBoost parameter fails" 1 gyre train --dataset tx --target is_fraud 
 run "its run is marked FAILED" 0 gyre runs list --json
 contains "FAILED" "FAILED"
 run "an unknown dataset fails" 3 gyre train --dataset nosuch --target y
+
+# The same run, its metric history and the version's lineage over the MLflow API, and a
+# training job through the native API.
+SRV_PID=""
+trap 'if [ -n "$SRV_PID" ]; then kill $SRV_PID 2>/dev/null; wait $SRV_PID 2>/dev/null; fi; t_cleanup' EXIT
+"$GYRE_BIN" server --port 0 --ready-file "$D/ready" --quiet-access-log 2>"$D/server.log" &
+SRV_PID=$!
+i=0
+while [ ! -s "$D/ready" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+U="http://127.0.0.1:$(cat "$D/ready")"
+get() { curl -sS "$U$1"; }
+post() { curl -sS -X POST -H 'Content-Type: application/json' -d "$2" "$U$1"; }
+eq "MLflow runs/get shows the run finished" "$(get "/api/2.0/mlflow/runs/get?run_id=$run_id" | py "import json,sys; print(json.load(sys.stdin)['run']['info']['status'])")" FINISHED
+eq "MLflow metrics/get-history has one point per round, steps 0..19" "$(get "/api/2.0/mlflow/metrics/get-history?run_id=$run_id&metric_key=valid-logloss" | py "import json,sys; m=json.load(sys.stdin)['metrics']; print(len(m), sorted(x['step'] for x in m) == list(range(20)))")" "20 True"
+eq "MLflow model-versions/get links version 1 to its run" "$(get "/api/2.0/mlflow/model-versions/get?name=fraud&version=1" | py "import json,sys; print(json.load(sys.stdin)['model_version']['run_id'])")" "$run_id"
+eq "the alias resolves over MLflow's API" "$(get "/api/2.0/mlflow/registered-models/alias?name=fraud&alias=champion" | py "import json,sys; print(json.load(sys.stdin)['model_version']['version'])")" 2
+post /api/v1/train '{"dataset": "tx@1", "target": "is_fraud", "rounds": 5, "experiment": "jobs", "register": "fraud-jobs"}' >"$D/job.json"
+job=$(py "import json; print(json.load(open('$D/job.json')).get('run_id', ''))")
+if [ -n "$job" ]; then ok "POST /api/v1/train starts a job"; else not_ok "POST /api/v1/train starts a job" "$(cat "$D/job.json")"; fi
+st=""
+i=0
+while [ $i -lt 120 ]; do
+    st=$(get "/api/v1/train/$job" | py "import json,sys; print(json.load(sys.stdin).get('status', ''))")
+    [ "$st" = FINISHED ] || [ "$st" = FAILED ] && break
+    sleep 0.25
+    i=$((i + 1))
+done
+eq "the job's run finishes" "$st" FINISHED
+eq "and registers its model" "$(get "/api/2.0/mlflow/model-versions/get?name=fraud-jobs&version=1" | py "import json,sys; print(json.load(sys.stdin)['model_version']['run_id'])")" "$job"
+eq "the job's log is kept as an artifact" "$(get "/api/2.0/mlflow/artifacts/list?run_id=$job" | py "import json,sys; print(sorted(f['path'] for f in json.load(sys.stdin)['files']))")" "['model', 'train.log']"
+eq "a job for an unknown column is refused at once" "$(post /api/v1/train '{"dataset": "tx", "target": "nosuch"}' | py "import json,sys; print(json.load(sys.stdin)['error'])")" 'tx has no column "nosuch"'
+eq "an option-like value is refused" "$(post /api/v1/train '{"dataset": "tx", "target": "is_fraud", "trainer": "--help"}' | py "import json,sys; print(json.load(sys.stdin)['error'])")" "\"trainer\" must not start with '-'"
 done_testing
