@@ -7,7 +7,7 @@
  * every moment. Children open their own handles, report through exit codes and leave with
  * _exit (no Criterion asserts in children).
  */
-#include "fixture.h"
+#include "../store_fixture.h"
 
 #include <sys/wait.h>
 

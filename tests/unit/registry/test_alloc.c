@@ -5,7 +5,7 @@
  * register) is failed in turn; each call must fail cleanly (no crash, no leak) or succeed.
  * SQLite only.
  */
-#include "fixture.h"
+#include "../store_fixture.h"
 
 static void torture(const char *what, enum gy_status (*fn)(struct gy_db *), struct gy_db *db)
 {

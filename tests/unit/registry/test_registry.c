@@ -6,7 +6,7 @@
  * register-from-run, searches with filters/order/paging, the download URI, and the checks of
  * names, aliases and sources (the model-source CVEs).
  */
-#include "fixture.h"
+#include "../store_fixture.h"
 
 static void mkrun(struct gy_db *db, char id[33])
 {

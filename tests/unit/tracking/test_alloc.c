@@ -6,7 +6,7 @@
  * consistent: a failed log-batch wrote nothing. SQLite only (the code paths above the store
  * are the same for both backends).
  */
-#include "fixture.h"
+#include "../store_fixture.h"
 
 #include <math.h>
 

@@ -5,7 +5,7 @@
  * with directory roll-up, delete of files and directories, clashes between files and
  * directories, registering existing objects, and the mlflow-artifacts proxy path.
  */
-#include "fixture.h"
+#include "../store_fixture.h"
 
 Test(artifact_path, accepts_clean_relative_paths)
 {

@@ -4,7 +4,7 @@
  * names, also against deleted ones), get by id and name, ensure, rename, soft delete and
  * restore (carrying runs along), tags, and search with filters, order_by and paging.
  */
-#include "fixture.h"
+#include "../store_fixture.h"
 
 static int64_t mkexp(struct gy_db *db, const char *name)
 {

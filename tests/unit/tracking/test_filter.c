@@ -4,7 +4,7 @@
  * prefixes, quoting, numbers, lists, and errors with their columns), the LIKE-to-GLOB
  * translation, the key checks and the enum parsers. No database needed.
  */
-#include "fixture.h"
+#include "../store_fixture.h"
 
 #include <math.h>
 

@@ -5,7 +5,7 @@
  * rule including NaN and infinities, metric history and its paging, tags, log-batch limits
  * and atomicity, and dataset inputs.
  */
-#include "fixture.h"
+#include "../store_fixture.h"
 
 #include <float.h>
 #include <math.h>

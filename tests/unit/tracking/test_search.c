@@ -5,7 +5,7 @@
  * types, experiment restriction, ordering (NaN and missing metrics last in both directions,
  * ties by start_time DESC then run_id), paging tokens, and the errors for misuse.
  */
-#include "fixture.h"
+#include "../store_fixture.h"
 
 #include <math.h>
 

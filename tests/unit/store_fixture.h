@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /**
- * fixture.h - the fixture of the registry unit tests, copied from tests/unit/db/fixture.h: every
+ * store_fixture.h - the fixture shared by the tracking and registry unit tests (an extension
+ * of tests/unit/db/fixture.h with a leak check and JSON helpers): every
  * test written with DB_TEST runs twice, as sqlite/<name> on a fresh temporary data home and as
  * postgres/<name> on a fresh schema of the database named by GY_TEST_PG_DSN (skipped when that
  * is unset). The tests reach the store through f->db, or open more handles on the same store
@@ -10,8 +11,8 @@
  * PostgreSQL isolation: each test creates schema gyt_<pid>_<n> through a maintenance handle
  * on the DSN itself, then connects with search_path set to it, so its tables are its own.
  */
-#ifndef GY_TEST_REGISTRY_FIXTURE_H
-#define GY_TEST_REGISTRY_FIXTURE_H
+#ifndef GY_TEST_STORE_FIXTURE_H
+#define GY_TEST_STORE_FIXTURE_H
 
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
@@ -87,7 +88,7 @@ static inline void fx_setup(struct fx *f, int pg, int open_main)
     char sql[128];
     memset(f, 0, sizeof *f);
     f->pg = pg;
-    snprintf(f->home, sizeof f->home, "/tmp/gyre-registrytest-XXXXXX");
+    snprintf(f->home, sizeof f->home, "/tmp/gyre-storetest-XXXXXX");
     cr_assert_not_null(mkdtemp(f->home), "mkdtemp");
     if (pg) {
         const char *dsn = fx_pg_dsn();
@@ -250,4 +251,4 @@ static inline json_t *jkv(json_t *j, const char *path, const char *key)
     return NULL;
 }
 
-#endif /* GY_TEST_REGISTRY_FIXTURE_H */
+#endif /* GY_TEST_STORE_FIXTURE_H */
