@@ -460,7 +460,7 @@ static int cmd_train(int argc, char **argv)
         {"--run-name", NULL, 1, NULL, 0},      {"--register", NULL, 1, NULL, 0},
         {"--alias", NULL, 1, NULL, 0},         {"--json", NULL, 0, NULL, 0},
         {"--quiet", "-q", 0, NULL, 0},         {"--nthread", NULL, 1, NULL, 0},
-        {"--run-id", NULL, 1, NULL, 0},
+        {"--run-id", NULL, 1, NULL, 0},        {"--eval-train", NULL, 0, NULL, 0},
     };
     struct job j;
     struct gy_arena *arena = NULL;
@@ -791,6 +791,9 @@ static int cmd_train(int argc, char **argv)
             xc.n_params = j.nparams;
             xc.progress.fn = on_progress;
             xc.progress.arg = &j;
+            /* Per-round metrics on the validation rows; the training rows' series costs a
+             * full evaluation every round and is opt-in. */
+            xc.skip_train_eval = gy_cli_get(o, NOPTS(o), "--eval-train") == NULL;
             rc = gy_train_xgboost(&xc, &xt, yt, NULL, &xv, yv, NULL, &xr);
             if (rc == GY_OK)
                 rc = gy_model_trees_from_xgboost_json(xr.model_json, xr.model_json_len, &trees);
@@ -854,7 +857,11 @@ static int cmd_train(int argc, char **argv)
                     rc = GY_E_NOMEM;
                     break;
                 }
-                if (trees)
+                if (s == 0 && trees && xr.pred_train && xr.pred_cols == k)
+                    /* XGBoost's own (cached, multi-threaded) training predictions: the
+                     * validation check below proves the evaluator gives the same bits. */
+                    memcpy(outp, xr.pred_train, n * k * sizeof(float));
+                else if (trees)
                     gy_model_trees_predict(trees, ms[s]->x, n, marg, outp);
                 else
                     gy_model_linear_predict(lin, ms[s]->x, n, marg, outp);
