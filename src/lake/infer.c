@@ -12,7 +12,9 @@
  */
 #include "lake/lake_int.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #define INFER_DEFAULT_ROWS 10000
 #define INFER_SAMPLE 40 /* bytes of a value quoted in the report */
@@ -157,6 +159,94 @@ static enum gy_status infer_report(struct gy_buf *b, const char *name, enum gy_t
     return gy_buf_puts(b, ")\n");
 }
 
+/*
+ * JSON Lines objects need not all carry every key: a key first seen on line 40 is a column
+ * too. For a seekable input, collects the union of top-level keys (in order of first
+ * appearance) over the lines inference will sample, so the reader extracts all of them.
+ * Lines that do not parse are skipped here; the reader reports them with their location.
+ * Leaves the file offset at 0. *names (new, NULL-terminated array of new strings) is NULL
+ * when the input is not seekable.
+ */
+static enum gy_status jsonl_key_union(int fd, size_t sample_rows, char ***names, size_t *n)
+{
+    struct gy_buf b;
+    char **v = NULL;
+    size_t nv = 0, cap = 0, lines = 0, at = 0;
+    enum gy_status st;
+    *names = NULL;
+    *n = 0;
+    if (lseek(fd, 0, SEEK_SET) != 0)
+        return GY_OK;
+    gy_buf_init(&b, (size_t)64 << 20);
+    st = gy_fd_read_all(fd, &b);
+    if (st == GY_E_TOO_LARGE)
+        st = GY_OK; /* the first 64 MiB are a large enough sample */
+    if (st != GY_OK)
+        goto out;
+    if (b.len >= 3 && memcmp(b.data, "\xEF\xBB\xBF", 3) == 0)
+        at = 3;
+    while (at < b.len && lines < sample_rows) {
+        char *nl = memchr(b.data + at, '\n', b.len - at);
+        size_t end = nl ? (size_t)(nl - b.data) : b.len;
+        json_t *o = NULL;
+        const char *k;
+        json_t *val;
+        if (!nl && st == GY_OK && b.len == b.max)
+            break; /* a line cut by the sample limit */
+        if (end > at && gy_json_parse(b.data + at, end - at, 64, "line", &o) == GY_OK &&
+            json_is_object(o)) {
+            lines++;
+            json_object_foreach(o, k, val)
+            {
+                size_t i;
+                for (i = 0; i < nv && strcmp(v[i], k) != 0; i++)
+                    ;
+                if (i < nv)
+                    continue;
+                if (nv + 2 > cap) {
+                    size_t nc = cap ? cap * 2 : 16;
+                    char **t = gy_realloc(v, nc * sizeof *v);
+                    if (!t) {
+                        json_decref(o);
+                        st = gy_error_set(GY_E_NOMEM, "out of memory");
+                        goto out;
+                    }
+                    v = t;
+                    cap = nc;
+                }
+                if (!(v[nv] = gy_strdup(k))) {
+                    json_decref(o);
+                    st = gy_error_set(GY_E_NOMEM, "out of memory");
+                    goto out;
+                }
+                v[++nv] = NULL;
+                if (nv > GY_LAKE_MAX_COLUMNS) {
+                    json_decref(o);
+                    st = gy_error_set(GY_E_TOO_LARGE, "more than %d distinct keys",
+                                      GY_LAKE_MAX_COLUMNS);
+                    goto out;
+                }
+            }
+        }
+        json_decref(o);
+        at = end + 1;
+    }
+    gy_error_clear();
+    if (lseek(fd, 0, SEEK_SET) != 0)
+        st = gy_error_set(GY_E_IO, "cannot rewind the input: %s", strerror(errno));
+out:
+    gy_buf_free(&b);
+    if (st != GY_OK || nv == 0) {
+        for (size_t i = 0; i < nv; i++)
+            gy_free(v[i]);
+        gy_free(v);
+        return st;
+    }
+    *names = v;
+    *n = nv;
+    return GY_OK;
+}
+
 enum gy_status gy_lake_infer_schema(int fd, const struct gy_ingest_opts *opts, size_t sample_rows,
                                     struct gy_schema **out, struct gy_buf *report)
 {
@@ -174,6 +264,21 @@ enum gy_status gy_lake_infer_schema(int fd, const struct gy_ingest_opts *opts, s
     st = gy__reader_create(fd, opts, NULL, 0, &r);
     if (st != GY_OK)
         goto out;
+    if (gy__reader_format(r) == GY_FORMAT_JSONL) {
+        char **keys = NULL;
+        size_t nkeys = 0;
+        st = jsonl_key_union(fd, sample_rows, &keys, &nkeys);
+        if (st == GY_OK && keys) {
+            gy__reader_free(r);
+            r = NULL;
+            st = gy__reader_create(fd, opts, (const char *const *)keys, nkeys, &r);
+        }
+        for (size_t i = 0; keys && i < nkeys; i++)
+            gy_free(keys[i]);
+        gy_free(keys);
+        if (st != GY_OK)
+            goto out;
+    }
     gy__reader_columns(r, &names, &ncols);
     cols = gy_calloc(ncols, sizeof(*cols));
     if (cols == NULL) {

@@ -120,6 +120,19 @@ Test(infer, jsonl_kinds)
           "timestamp)\n");
 }
 
+/* Keys that first appear after the first object are columns too, in order of appearance;
+ * lines beyond the sample do not add columns. */
+Test(infer, jsonl_union_of_keys)
+{
+    check("{\"a\": 1, \"b\": \"x\"}\n{\"a\": 2, \"c\": 2.5}\n{\"d\": true}\n", 0, 0,
+          "a:int64,b:string,c:float64,d:bool\n"
+          "a: int64 (2 values, 1 null)\n"
+          "b: string (1 value, 2 nulls, \"x\" at line 1 is not a bool, number or timestamp)\n"
+          "c: float64 (1 value, 2 nulls, \"2.5\" at line 2 is not an integer)\n"
+          "d: bool (1 value, 2 nulls)\n");
+    check("{\"a\": 1}\n{\"a\": 2, \"late\": 1}\n", 1, 0, "a:int64\na: int64 (1 value, 0 nulls)\n");
+}
+
 Test(infer, sample_rows_limit)
 {
     check("a\n1\n2\nx\n", 2, 0, "a:int64\na: int64 (2 values, 0 nulls)\n");
