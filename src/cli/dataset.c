@@ -328,6 +328,18 @@ static void print_profile(const json_t *m)
         int isint = strcmp(type, "int64") == 0 || strcmp(type, "timestamp") == 0;
         printf("%-20.20s %-9s %10lld %8lld", gy_json_str(c, "name", ""), type,
                (long long)gy_json_int(c, "count", 0), (long long)gy_json_int(c, "nulls", 0));
+        if (strcmp(type, "timestamp") == 0) {
+            /* Microsecond counts mean nothing to a reader: dates on a line of their own. */
+            char p50[32] = "-";
+            const json_t *q = json_object_get(json_object_get(c, "quantiles"), "p50");
+            if (json_is_number(q))
+                gy_time_format((int64_t)json_number_value(q), p50);
+            printf(" %12s %12s %12s %12s %12s %9lld\n", "", "", "", "", "",
+                   (long long)gy_json_num(c, "distinct", 0));
+            printf("%-20s from %s to %s, median %s\n", "", gy_json_str(c, "min_time", "-"),
+                   gy_json_str(c, "max_time", "-"), p50);
+            continue;
+        }
         if (num) {
             print_num(c, "min", isint);
             print_num(json_object_get(c, "quantiles"), "p50", 0);
