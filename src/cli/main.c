@@ -115,8 +115,8 @@ static void usage(FILE *f)
             GYRE_VERSION);
     for (size_t t = 0; t < GY_ARRAY_LEN(tables); t++)
         for (const struct gy_cli_cmd *c = tables[t]; c->name; c++)
-            fprintf(f, "  %-18s %-44s %s\n", c->name, c->args, c->help);
-    fprintf(f, "  %-18s %-44s %s\n", "version", "", "print the version");
+            fprintf(f, "  %s %s\n      %s\n", c->name, c->args, c->help);
+    fprintf(f, "  version\n      print the version\n");
     fprintf(f, "\nenvironment: GYRE_HOME (data home, default ./gyre-home), GYRE_DB (a "
                "postgresql:// URL to keep metadata in PostgreSQL),\n"
                "             GYRE_LOG_LEVEL (debug|info|warn|error), GYRE_LOG_FORMAT "
