@@ -835,6 +835,7 @@ static int cmd_train(int argc, char **argv)
             fprintf(stderr, "\n");
         gy_free(yt);
         gy_free(yv);
+        gy_log(GY_LOG_DEBUG, "train: trained at %.2f s", (double)(gy_time_mono_ns() - t0) / 1e9);
         /* Predictions from the bundle's own evaluator: what serving will compute. */
         if (rc == GY_OK) {
             size_t nsets[3] = {j.split.n_train, j.split.n_valid, j.split.n_test};
@@ -898,6 +899,8 @@ static int cmd_train(int argc, char **argv)
     if (rc)
         goto fail;
 
+    gy_log(GY_LOG_DEBUG, "train: predictions checked at %.2f s",
+           (double)(gy_time_mono_ns() - t0) / 1e9);
     metrics_json = json_object();
     if (!metrics_json) {
         rc = GY_E_NOMEM;
@@ -918,6 +921,7 @@ static int cmd_train(int argc, char **argv)
             goto fail;
     }
 
+    gy_log(GY_LOG_DEBUG, "train: metrics logged at %.2f s", (double)(gy_time_mono_ns() - t0) / 1e9);
     /* The bundle. */
     params_json = json_object();
     for (size_t i = 0; params_json && i < j.nparams; i++)
@@ -972,6 +976,8 @@ static int cmd_train(int argc, char **argv)
             goto fail;
     }
     {
+        gy_log(GY_LOG_DEBUG, "train: bundle stored at %.2f s",
+               (double)(gy_time_mono_ns() - t0) / 1e9);
         struct gy_tracking_run_update u = {GY_RUN_FINISHED, 1, gy_time_wall_us() / 1000, NULL};
         if ((rc = gy_tracking_run_update(j.db, run_id, &u, NULL)) != GY_OK)
             goto fail;
