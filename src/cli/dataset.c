@@ -547,7 +547,7 @@ static int dump_rows(struct gy_lake_scan *s, FILE *f, enum out_fmt fmt, uint64_t
                     }
                     continue;
                 }
-                if (c->type == GY_TYPE_FLOAT64 && fmt != OUT_TABLE && !isinf(c->f64[i]))
+                if (c->type == GY_TYPE_FLOAT64 && !isinf(c->f64[i]))
                     shortest_double(c->f64[i], buf, sizeof buf);
                 else
                     value_text(c, i, buf, sizeof buf);
