@@ -105,6 +105,42 @@ double gy_db_rows_real(const struct gy_db_rows *r, size_t row, size_t col);
 const char *gy_db_rows_text(const struct gy_db_rows *r, size_t row, size_t col);
 void gy_db_rows_free(struct gy_db_rows *r);
 
+/* ------------------------------------------------------------------ SQL builder */
+
+/**
+ * Dynamic SQL for both backends: text plus its parameters. gy_db_sql_param appends "$N" and
+ * records the parameter; text given to the *_own calls is owned (freed) by the builder.
+ * Errors are sticky: the first failure is kept in rc and later calls do nothing, so a caller
+ * builds the whole statement and checks rc once. Only fixed SQL text goes through
+ * gy_db_sql_printf; every value from outside is a parameter.
+ */
+struct gy_db_sql {
+    struct gy_buf sql;
+    struct gy_db_param *p;
+    size_t np, pcap;
+    char **own;
+    size_t nown, owncap;
+    enum gy_status rc;
+};
+
+void gy_db_sql_init(struct gy_db_sql *b);
+/** Frees the text, the parameters and the owned strings. */
+void gy_db_sql_free(struct gy_db_sql *b);
+/** Appends raw SQL text (never user input). */
+void gy_db_sql_printf(struct gy_db_sql *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/** Appends "$N" bound to @p p (text borrowed: it must outlive the query). */
+void gy_db_sql_param(struct gy_db_sql *b, struct gy_db_param p);
+/** Appends "$N" bound to text @p s, which the builder takes (frees), even on error. */
+void gy_db_sql_text_own(struct gy_db_sql *b, char *s);
+/** Records text parameter @p s (taken, even on error) without writing a placeholder, for SQL
+ * whose "$N" was written by someone else (numbered with gy_db_sql_next). */
+void gy_db_sql_bind_own(struct gy_db_sql *b, char *s);
+/** The number the next parameter will get. */
+int gy_db_sql_next(const struct gy_db_sql *b);
+/** Drops a trailing ", " from the text (for comma-separated lists built in a loop). */
+void gy_db_sql_trim_comma(struct gy_db_sql *b);
+
 /** The schema version the store is at after migrations. */
 enum gy_status gy_db_schema_version(struct gy_db *db, int64_t *out);
 

@@ -116,7 +116,7 @@ static enum gy_status models_json(struct gy_db *db, const struct gy_db_rows *row
         size_t m = GY_MIN((size_t)500, n - at);
         struct gy_db_rows *tags = NULL, *aliases = NULL, *latest = NULL;
         json_t *versions = json_array();
-        struct gy__rsql b[3];
+        struct gy_db_sql b[3];
         static const char *const heads[3] = {
             "SELECT model_id, key, value FROM registered_model_tags WHERE model_id IN (",
             "SELECT a.model_id, a.alias, v.version FROM model_aliases a JOIN model_versions v "
@@ -130,21 +130,21 @@ static enum gy_status models_json(struct gy_db *db, const struct gy_db_rows *row
         if (!versions)
             return gy_error_set(GY_E_NOMEM, "out of memory");
         for (int q = 0; q < 3; q++) {
-            gy__rsql_init(&b[q]);
-            gy__rsql_sql(&b[q], "%s", heads[q]);
+            gy_db_sql_init(&b[q]);
+            gy_db_sql_printf(&b[q], "%s", heads[q]);
             for (size_t i = 0; i < m; i++) {
                 if (i)
-                    gy__rsql_sql(&b[q], ",");
-                gy__rsql_sql(&b[q], "%lld", (long long)gy_db_rows_int(rows, at + i, 0));
+                    gy_db_sql_printf(&b[q], ",");
+                gy_db_sql_printf(&b[q], "%lld", (long long)gy_db_rows_int(rows, at + i, 0));
             }
-            gy__rsql_sql(&b[q],
-                         q == 0   ? ") ORDER BY model_id, key%s"
-                         : q == 1 ? ") ORDER BY a.model_id, a.alias%s"
-                                  : ") ORDER BY v.model_id, v.version%s",
-                         q == 2 ? "" : coll);
+            gy_db_sql_printf(&b[q],
+                             q == 0   ? ") ORDER BY model_id, key%s"
+                             : q == 1 ? ") ORDER BY a.model_id, a.alias%s"
+                                      : ") ORDER BY v.model_id, v.version%s",
+                             q == 2 ? "" : coll);
             if (rc == GY_OK && (rc = b[q].rc) == GY_OK)
                 rc = gy_db_query(db, b[q].sql.data, b[q].p, b[q].np, outs[q]);
-            gy__rsql_free(&b[q]);
+            gy_db_sql_free(&b[q]);
         }
         if (rc == GY_OK)
             rc = gy__registry_versions_json(db, latest, gy_db_rows_count(latest), versions);
@@ -418,7 +418,7 @@ enum gy_status gy_registry_model_search(struct gy_db *db, const struct gy_regist
                                         json_t **out)
 {
     struct gy_tracking_filter *f = NULL;
-    struct gy__rsql b;
+    struct gy_db_sql b;
     struct gy_db_rows *rows = NULL;
     int64_t limit = s->max_results ? s->max_results : GY_REGISTRY_MODELS_DEFAULT, offset = 0;
     const char *coll = gy__registry_coll(db);
@@ -427,7 +427,7 @@ enum gy_status gy_registry_model_search(struct gy_db *db, const struct gy_regist
     enum gy_status rc = GY_OK;
 
     *out = NULL;
-    gy__rsql_init(&b);
+    gy_db_sql_init(&b);
     if (s->max_results < 0 || s->max_results > GY_REGISTRY_MODELS_MAX) {
         rc = gy_error_set(GY_E_INVALID,
                           "Invalid value for max_results: it must be at most %d and positive",
@@ -441,16 +441,16 @@ enum gy_status gy_registry_model_search(struct gy_db *db, const struct gy_regist
     }
     if ((rc = gy_tracking_filter_parse(s->filter, &f)))
         goto out;
-    gy__rsql_sql(&b, "SELECT " MODEL_COLS " FROM registered_models m");
+    gy_db_sql_printf(&b, "SELECT " MODEL_COLS " FROM registered_models m");
     for (size_t i = 0; i < f->n; i++) {
         if (f->conds[i].entity != GY_TRACKING_ENT_TAG)
             continue;
-        gy__rsql_sql(&b,
-                     " JOIN registered_model_tags t%zu ON t%zu.model_id = m.id AND t%zu.key = ", i,
-                     i, i);
-        gy__rsql_param(&b, GY_DB_P_TEXT(f->conds[i].key));
+        gy_db_sql_printf(
+            &b, " JOIN registered_model_tags t%zu ON t%zu.model_id = m.id AND t%zu.key = ", i, i,
+            i);
+        gy_db_sql_param(&b, GY_DB_P_TEXT(f->conds[i].key));
     }
-    gy__rsql_sql(&b, " WHERE 1 = 1");
+    gy_db_sql_printf(&b, " WHERE 1 = 1");
     for (size_t i = 0; i < f->n && rc == GY_OK; i++) {
         const struct gy_tracking_cond *c = &f->conds[i];
         char expr[32];
@@ -468,18 +468,18 @@ enum gy_status gy_registry_model_search(struct gy_db *db, const struct gy_regist
     }
     if (rc)
         goto out;
-    gy__rsql_sql(&b, " ORDER BY ");
+    gy_db_sql_printf(&b, " ORDER BY ");
     for (size_t i = 0; i < s->norder_by; i++) {
         struct gy_tracking_order o;
         if ((rc = gy_tracking_order_parse(s->order_by[i], &o)))
             goto out;
         if (o.entity == GY_TRACKING_ENT_ATTRIBUTE && strcmp(o.key, "name") == 0) {
             have_name = 1;
-            gy__rsql_sql(&b, "m.name%s%s, ", coll, o.desc ? " DESC" : "");
+            gy_db_sql_printf(&b, "m.name%s%s, ", coll, o.desc ? " DESC" : "");
         } else if (o.entity == GY_TRACKING_ENT_ATTRIBUTE &&
                    (strcmp(o.key, "timestamp") == 0 ||
                     strcmp(o.key, "last_updated_timestamp") == 0)) {
-            gy__rsql_sql(&b, "m.last_updated_ms%s, ", o.desc ? " DESC" : "");
+            gy_db_sql_printf(&b, "m.last_updated_ms%s, ", o.desc ? " DESC" : "");
         } else {
             rc = gy_error_set(GY_E_INVALID,
                               "Invalid order_by clause '%s': registered models are ordered by "
@@ -491,12 +491,12 @@ enum gy_status gy_registry_model_search(struct gy_db *db, const struct gy_regist
             goto out;
     }
     if (!have_name)
-        gy__rsql_sql(&b, "m.name%s, ", coll);
-    gy__rsql_trim_comma(&b);
-    gy__rsql_sql(&b, " LIMIT ");
-    gy__rsql_param(&b, GY_DB_P_INT(limit + 1));
-    gy__rsql_sql(&b, " OFFSET ");
-    gy__rsql_param(&b, GY_DB_P_INT(offset));
+        gy_db_sql_printf(&b, "m.name%s, ", coll);
+    gy_db_sql_trim_comma(&b);
+    gy_db_sql_printf(&b, " LIMIT ");
+    gy_db_sql_param(&b, GY_DB_P_INT(limit + 1));
+    gy_db_sql_printf(&b, " OFFSET ");
+    gy_db_sql_param(&b, GY_DB_P_INT(offset));
     if ((rc = b.rc) || (rc = gy_db_query(db, b.sql.data, b.p, b.np, &rows)))
         goto out;
     res = json_object();
@@ -520,7 +520,7 @@ enum gy_status gy_registry_model_search(struct gy_db *db, const struct gy_regist
 out:
     gy_db_rows_free(rows);
     gy_tracking_filter_free(f);
-    gy__rsql_free(&b);
+    gy_db_sql_free(&b);
     json_decref(arr);
     json_decref(res);
     return rc;

@@ -15,93 +15,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* ------------------------------------------------------------------ SQL builder */
-
-void gy__rsql_init(struct gy__rsql *b)
-{
-    memset(b, 0, sizeof *b);
-    gy_buf_init(&b->sql, (size_t)16 << 20);
-}
-
-void gy__rsql_free(struct gy__rsql *b)
-{
-    for (size_t i = 0; i < b->nown; i++)
-        gy_free(b->own[i]);
-    gy_free(b->own);
-    gy_free(b->p);
-    gy_buf_free(&b->sql);
-    memset(b, 0, sizeof *b);
-}
-
-void gy__rsql_sql(struct gy__rsql *b, const char *fmt, ...)
-{
-    va_list ap;
-    if (b->rc)
-        return;
-    va_start(ap, fmt);
-    b->rc = gy_buf_vprintf(&b->sql, fmt, ap);
-    va_end(ap);
-}
-
-static void bind_only(struct gy__rsql *b, struct gy_db_param p)
-{
-    if (b->rc)
-        return;
-    if (b->np == b->pcap) {
-        size_t ncap = b->pcap ? b->pcap * 2 : 16;
-        struct gy_db_param *np = gy_realloc(b->p, ncap * sizeof *np);
-        if (!np) {
-            b->rc = gy_error_set(GY_E_NOMEM, "out of memory building a query");
-            return;
-        }
-        b->p = np;
-        b->pcap = ncap;
-    }
-    b->p[b->np++] = p;
-}
-
-void gy__rsql_param(struct gy__rsql *b, struct gy_db_param p)
-{
-    bind_only(b, p);
-    if (b->rc == GY_OK)
-        b->rc = gy_buf_printf(&b->sql, "$%zu", b->np);
-}
-
-void gy__rsql_bind_own(struct gy__rsql *b, char *s)
-{
-    if (!b->rc && b->nown == b->owncap) {
-        size_t ncap = b->owncap ? b->owncap * 2 : 8;
-        char **n = gy_realloc(b->own, ncap * sizeof *n);
-        if (!n)
-            b->rc = gy_error_set(GY_E_NOMEM, "out of memory building a query");
-        else {
-            b->own = n;
-            b->owncap = ncap;
-        }
-    }
-    if (b->rc || !s) {
-        if (!b->rc)
-            b->rc = gy_error_set(GY_E_NOMEM, "out of memory building a query");
-        gy_free(s);
-        return;
-    }
-    b->own[b->nown++] = s;
-    bind_only(b, GY_DB_P_TEXT(s));
-}
-
-int gy__rsql_next(const struct gy__rsql *b)
-{
-    return (int)b->np + 1;
-}
-
-void gy__rsql_trim_comma(struct gy__rsql *b)
-{
-    if (b->rc == GY_OK && b->sql.len >= 2 && b->sql.data[b->sql.len - 2] == ',') {
-        b->sql.len -= 2;
-        b->sql.data[b->sql.len] = '\0';
-    }
-}
-
 /* ------------------------------------------------------------------ filters */
 
 enum gy_status gy__registry_bad_cond(const struct gy_tracking_cond *c, const char *what)
@@ -109,33 +22,33 @@ enum gy_status gy__registry_bad_cond(const struct gy_tracking_cond *c, const cha
     return gy_error_set(GY_E_INVALID, "filter: at column %zu: %s", c->pos + 1, what);
 }
 
-void gy__registry_str_pred(struct gy_db *db, struct gy__rsql *b, const char *expr,
+void gy__registry_str_pred(struct gy_db *db, struct gy_db_sql *b, const char *expr,
                            const struct gy_tracking_cond *c)
 {
-    gy__rsql_sql(b, " AND ");
+    gy_db_sql_printf(b, " AND ");
     if (c->op == GY_TRACKING_OP_LIKE || c->op == GY_TRACKING_OP_ILIKE) {
         char *bound = NULL;
         if (b->rc == GY_OK)
-            b->rc = gy_tracking_sql_like(gy_db_kind(db), expr, c->op, c->str, gy__rsql_next(b),
+            b->rc = gy_tracking_sql_like(gy_db_kind(db), expr, c->op, c->str, gy_db_sql_next(b),
                                          &b->sql, &bound);
         if (b->rc)
             gy_free(bound);
         else
-            gy__rsql_bind_own(b, bound);
+            gy_db_sql_bind_own(b, bound);
         return;
     }
     if (c->op == GY_TRACKING_OP_IN || c->op == GY_TRACKING_OP_NOT_IN) {
-        gy__rsql_sql(b, "%s %s (", expr, c->op == GY_TRACKING_OP_IN ? "IN" : "NOT IN");
+        gy_db_sql_printf(b, "%s %s (", expr, c->op == GY_TRACKING_OP_IN ? "IN" : "NOT IN");
         for (size_t i = 0; i < c->nlist; i++) {
             if (i)
-                gy__rsql_sql(b, ",");
-            gy__rsql_param(b, GY_DB_P_TEXT(c->list[i]));
+                gy_db_sql_printf(b, ",");
+            gy_db_sql_param(b, GY_DB_P_TEXT(c->list[i]));
         }
-        gy__rsql_sql(b, ")");
+        gy_db_sql_printf(b, ")");
         return;
     }
-    gy__rsql_sql(b, "%s %s ", expr, c->op == GY_TRACKING_OP_EQ ? "=" : "<>");
-    gy__rsql_param(b, GY_DB_P_TEXT(c->str));
+    gy_db_sql_printf(b, "%s %s ", expr, c->op == GY_TRACKING_OP_EQ ? "=" : "<>");
+    gy_db_sql_param(b, GY_DB_P_TEXT(c->str));
 }
 
 /* ------------------------------------------------------------------ helpers */
@@ -457,7 +370,7 @@ enum gy_status gy__registry_versions_json(struct gy_db *db, const struct gy_db_r
     for (size_t at = 0; at < n && rc == GY_OK; at += 500) {
         size_t m = GY_MIN((size_t)500, n - at);
         for (int pass = 0; pass < 2 && rc == GY_OK; pass++) {
-            struct gy__rsql b;
+            struct gy_db_sql b;
             struct gy_db_rows *extra = NULL;
             if (pass == 0) {
                 for (size_t i = 0; i < m && rc == GY_OK; i++) {
@@ -468,26 +381,27 @@ enum gy_status gy__registry_versions_json(struct gy_db *db, const struct gy_db_r
                 if (rc)
                     break;
             }
-            gy__rsql_init(&b);
-            gy__rsql_sql(&b, pass == 0 ? "SELECT version_id, key, value FROM model_version_tags "
-                                         "WHERE version_id IN ("
-                                       : "SELECT version_id, alias FROM model_aliases "
-                                         "WHERE version_id IN (");
+            gy_db_sql_init(&b);
+            gy_db_sql_printf(&b, pass == 0
+                                     ? "SELECT version_id, key, value FROM model_version_tags "
+                                       "WHERE version_id IN ("
+                                     : "SELECT version_id, alias FROM model_aliases "
+                                       "WHERE version_id IN (");
             for (size_t i = 0; i < m; i++) {
                 if (i)
-                    gy__rsql_sql(&b, ",");
+                    gy_db_sql_printf(&b, ",");
                 /* internal integer keys from the store, as literals: binding hundreds of
                  * $N makes SQLite's parameter lookup quadratic */
-                gy__rsql_sql(&b, "%lld", (long long)gy_db_rows_int(rows, at + i, 0));
+                gy_db_sql_printf(&b, "%lld", (long long)gy_db_rows_int(rows, at + i, 0));
             }
-            gy__rsql_sql(&b, ") ORDER BY version_id, %s%s", pass == 0 ? "key" : "alias", coll);
+            gy_db_sql_printf(&b, ") ORDER BY version_id, %s%s", pass == 0 ? "key" : "alias", coll);
             rc = b.rc;
             if (rc == GY_OK)
                 rc = gy_db_query(db, b.sql.data, b.p, b.np, &extra);
             if (rc == GY_OK)
                 rc = attach(arr, at, m, rows, extra, pass == 1);
             gy_db_rows_free(extra);
-            gy__rsql_free(&b);
+            gy_db_sql_free(&b);
         }
     }
     return rc;

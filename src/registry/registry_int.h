@@ -11,27 +11,6 @@
 #include "registry/registry.h"
 #include "tracking/tracking.h"
 
-/** SQL text and parameters; errors are sticky in rc. */
-struct gy__rsql {
-    struct gy_buf sql;
-    struct gy_db_param *p;
-    size_t np, pcap;
-    char **own;
-    size_t nown, owncap;
-    enum gy_status rc;
-};
-
-void gy__rsql_init(struct gy__rsql *b);
-void gy__rsql_free(struct gy__rsql *b);
-void gy__rsql_sql(struct gy__rsql *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/** Appends "$N" bound to @p p (text borrowed). */
-void gy__rsql_param(struct gy__rsql *b, struct gy_db_param p);
-/** Records text parameter @p s (taken) without writing a placeholder. */
-void gy__rsql_bind_own(struct gy__rsql *b, char *s);
-int gy__rsql_next(const struct gy__rsql *b);
-/** Drops a trailing ", " from the SQL text. */
-void gy__rsql_trim_comma(struct gy__rsql *b);
-
 /** Wall clock in milliseconds. */
 int64_t gy__registry_now_ms(void);
 
@@ -90,7 +69,7 @@ enum gy_status gy__registry_alias_event(struct gy_db *db, int64_t model_id, cons
  * Appends " AND <expr> <op> <value>" for a string condition of a parsed filter (=, !=, LIKE,
  * ILIKE with the shared case rules, IN, NOT IN), binding the values.
  */
-void gy__registry_str_pred(struct gy_db *db, struct gy__rsql *b, const char *expr,
+void gy__registry_str_pred(struct gy_db *db, struct gy_db_sql *b, const char *expr,
                            const struct gy_tracking_cond *c);
 
 /** GY_E_INVALID "filter: at column N: <what>". */

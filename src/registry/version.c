@@ -350,7 +350,7 @@ enum gy_status gy_registry_version_download_uri(struct gy_db *db, const char *na
 /* ------------------------------------------------------------------ search */
 
 /* Appends the WHERE conditions of a version filter. */
-static enum gy_status version_where(struct gy_db *db, struct gy__rsql *b,
+static enum gy_status version_where(struct gy_db *db, struct gy_db_sql *b,
                                     const struct gy_tracking_filter *f)
 {
     for (size_t i = 0; i < f->n; i++) {
@@ -375,9 +375,9 @@ static enum gy_status version_where(struct gy_db *db, struct gy__rsql *b,
                 return gy__registry_bad_cond(
                     c, "version_number is compared with =, !=, <, <=, >, >= to a "
                        "number");
-            gy__rsql_sql(b, " AND v.version %s ",
-                         c->op == GY_TRACKING_OP_NE ? "<>" : gy_tracking_op_str(c->op));
-            gy__rsql_param(b, GY_DB_P_REAL(c->num));
+            gy_db_sql_printf(b, " AND v.version %s ",
+                             c->op == GY_TRACKING_OP_NE ? "<>" : gy_tracking_op_str(c->op));
+            gy_db_sql_param(b, GY_DB_P_REAL(c->num));
             continue;
         }
         if (c->is_num)
@@ -402,7 +402,7 @@ enum gy_status gy_registry_version_search(struct gy_db *db, const struct gy_regi
                                           json_t **out)
 {
     struct gy_tracking_filter *f = NULL;
-    struct gy__rsql b;
+    struct gy_db_sql b;
     struct gy_db_rows *rows = NULL;
     int64_t limit = s->max_results ? s->max_results : GY_REGISTRY_VERSIONS_DEFAULT, offset = 0;
     const char *coll = gy__registry_coll(db);
@@ -411,7 +411,7 @@ enum gy_status gy_registry_version_search(struct gy_db *db, const struct gy_regi
     enum gy_status rc = GY_OK;
 
     *out = NULL;
-    gy__rsql_init(&b);
+    gy_db_sql_init(&b);
     if (s->max_results < 0 || s->max_results > GY_REGISTRY_VERSIONS_DEFAULT) {
         rc = gy_error_set(GY_E_INVALID,
                           "Invalid value for max_results: it must be at most %d and positive",
@@ -425,19 +425,19 @@ enum gy_status gy_registry_version_search(struct gy_db *db, const struct gy_regi
     }
     if ((rc = gy_tracking_filter_parse(s->filter, &f)))
         goto out;
-    gy__rsql_sql(&b, "SELECT " GY__VERSION_COLS
-                     " FROM model_versions v JOIN registered_models m ON m.id = v.model_id");
+    gy_db_sql_printf(&b, "SELECT " GY__VERSION_COLS
+                         " FROM model_versions v JOIN registered_models m ON m.id = v.model_id");
     for (size_t i = 0; i < f->n; i++) {
         if (f->conds[i].entity != GY_TRACKING_ENT_TAG)
             continue;
-        gy__rsql_sql(
+        gy_db_sql_printf(
             &b, " JOIN model_version_tags t%zu ON t%zu.version_id = v.id AND t%zu.key = ", i, i, i);
-        gy__rsql_param(&b, GY_DB_P_TEXT(f->conds[i].key));
+        gy_db_sql_param(&b, GY_DB_P_TEXT(f->conds[i].key));
     }
-    gy__rsql_sql(&b, " WHERE 1 = 1");
+    gy_db_sql_printf(&b, " WHERE 1 = 1");
     if ((rc = version_where(db, &b, f)))
         goto out;
-    gy__rsql_sql(&b, " ORDER BY ");
+    gy_db_sql_printf(&b, " ORDER BY ");
     for (size_t i = 0; i < s->norder_by; i++) {
         struct gy_tracking_order o;
         const char *dir;
@@ -446,18 +446,18 @@ enum gy_status gy_registry_version_search(struct gy_db *db, const struct gy_regi
         dir = o.desc ? " DESC" : "";
         if (o.entity == GY_TRACKING_ENT_ATTRIBUTE && strcmp(o.key, "name") == 0) {
             have_name = 1;
-            gy__rsql_sql(&b, "m.name%s%s, ", coll, dir);
+            gy_db_sql_printf(&b, "m.name%s%s, ", coll, dir);
         } else if (o.entity == GY_TRACKING_ENT_ATTRIBUTE && strcmp(o.key, "version_number") == 0) {
             have_version = 1;
-            gy__rsql_sql(&b, "v.version%s, ", dir);
+            gy_db_sql_printf(&b, "v.version%s, ", dir);
         } else if (o.entity == GY_TRACKING_ENT_ATTRIBUTE &&
                    strcmp(o.key, "creation_timestamp") == 0) {
-            gy__rsql_sql(&b, "v.creation_ms%s, ", dir);
+            gy_db_sql_printf(&b, "v.creation_ms%s, ", dir);
         } else if (o.entity == GY_TRACKING_ENT_ATTRIBUTE &&
                    (strcmp(o.key, "timestamp") == 0 ||
                     strcmp(o.key, "last_updated_timestamp") == 0)) {
             have_ts = 1;
-            gy__rsql_sql(&b, "v.last_updated_ms%s, ", dir);
+            gy_db_sql_printf(&b, "v.last_updated_ms%s, ", dir);
         } else {
             rc = gy_error_set(GY_E_INVALID,
                               "Invalid order_by clause '%s': model versions are ordered by name, "
@@ -469,16 +469,16 @@ enum gy_status gy_registry_version_search(struct gy_db *db, const struct gy_regi
             goto out;
     }
     if (!have_ts)
-        gy__rsql_sql(&b, "v.last_updated_ms DESC, ");
+        gy_db_sql_printf(&b, "v.last_updated_ms DESC, ");
     if (!have_name)
-        gy__rsql_sql(&b, "m.name%s, ", coll);
+        gy_db_sql_printf(&b, "m.name%s, ", coll);
     if (!have_version)
-        gy__rsql_sql(&b, "v.version DESC, ");
-    gy__rsql_trim_comma(&b);
-    gy__rsql_sql(&b, " LIMIT ");
-    gy__rsql_param(&b, GY_DB_P_INT(limit + 1));
-    gy__rsql_sql(&b, " OFFSET ");
-    gy__rsql_param(&b, GY_DB_P_INT(offset));
+        gy_db_sql_printf(&b, "v.version DESC, ");
+    gy_db_sql_trim_comma(&b);
+    gy_db_sql_printf(&b, " LIMIT ");
+    gy_db_sql_param(&b, GY_DB_P_INT(limit + 1));
+    gy_db_sql_printf(&b, " OFFSET ");
+    gy_db_sql_param(&b, GY_DB_P_INT(offset));
     if ((rc = b.rc) || (rc = gy_db_query(db, b.sql.data, b.p, b.np, &rows)))
         goto out;
     res = json_object();
@@ -502,7 +502,7 @@ enum gy_status gy_registry_version_search(struct gy_db *db, const struct gy_regi
 out:
     gy_db_rows_free(rows);
     gy_tracking_filter_free(f);
-    gy__rsql_free(&b);
+    gy_db_sql_free(&b);
     json_decref(arr);
     json_decref(res);
     return rc;

@@ -95,28 +95,28 @@ static char *dir_prefix(const char *path)
 /* Inside a transaction: @p path must not be a directory, nor lie under a file. */
 static enum gy_status put_conflicts(struct gy_db *db, int64_t rid, const char *path)
 {
-    struct gy__sqlb b;
+    struct gy_db_sql b;
     int64_t n = 0;
     char *pre = dir_prefix(path);
     enum gy_status rc;
     if (!pre)
         return gy_error_set(GY_E_NOMEM, "out of memory");
-    gy__sqlb_init(&b);
-    gy__sqlb_sql(&b, "SELECT COUNT(*) FROM run_artifacts WHERE run = ");
-    gy__sqlb_param(&b, GY_DB_P_INT(rid));
-    gy__sqlb_sql(&b, " AND (substr(path, 1, CAST(");
-    gy__sqlb_param(&b, GY_DB_P_INT(utf8_chars(pre)));
-    gy__sqlb_sql(&b, " AS INTEGER)) = ");
-    gy__sqlb_text_own(&b, pre);
+    gy_db_sql_init(&b);
+    gy_db_sql_printf(&b, "SELECT COUNT(*) FROM run_artifacts WHERE run = ");
+    gy_db_sql_param(&b, GY_DB_P_INT(rid));
+    gy_db_sql_printf(&b, " AND (substr(path, 1, CAST(");
+    gy_db_sql_param(&b, GY_DB_P_INT(utf8_chars(pre)));
+    gy_db_sql_printf(&b, " AS INTEGER)) = ");
+    gy_db_sql_text_own(&b, pre);
     for (const char *s = strchr(path, '/'); s; s = strchr(s + 1, '/')) {
-        gy__sqlb_sql(&b, " OR path = ");
-        gy__sqlb_text_own(&b, gy_strndup(path, (size_t)(s - path)));
+        gy_db_sql_printf(&b, " OR path = ");
+        gy_db_sql_text_own(&b, gy_strndup(path, (size_t)(s - path)));
     }
-    gy__sqlb_sql(&b, ")");
+    gy_db_sql_printf(&b, ")");
     rc = b.rc;
     if (rc == GY_OK)
         rc = gy_db_query_int(db, b.sql.data, b.p, b.np, &n);
-    gy__sqlb_free(&b);
+    gy_db_sql_free(&b);
     if (rc == GY_OK && n > 0)
         rc = gy_error_set(GY_E_INVALID,
                           "artifact path '%s' clashes with an existing artifact (a directory of "
@@ -240,7 +240,7 @@ static int cmp_entry(const void *a, const void *b)
 enum gy_status gy_tracking_artifact_list(struct gy_db *db, const char *run_id, const char *path,
                                          json_t **out)
 {
-    struct gy__sqlb b;
+    struct gy_db_sql b;
     struct gy_db_rows *rows = NULL;
     struct entry *ents = NULL;
     size_t nents = 0, plen;
@@ -256,21 +256,21 @@ enum gy_status gy_tracking_artifact_list(struct gy_db *db, const char *run_id, c
         (rc = gy__tracking_run_find(db, run_id, &rid, NULL)) ||
         (rc = gy_tracking_run_experiment(db, run_id, NULL, &uri)))
         return rc;
-    gy__sqlb_init(&b);
-    gy__sqlb_sql(&b, "SELECT path, size FROM run_artifacts WHERE run = ");
-    gy__sqlb_param(&b, GY_DB_P_INT(rid));
+    gy_db_sql_init(&b);
+    gy_db_sql_printf(&b, "SELECT path, size FROM run_artifacts WHERE run = ");
+    gy_db_sql_param(&b, GY_DB_P_INT(rid));
     if (*path) {
         pre = dir_prefix(path);
         if (!pre) {
             rc = gy_error_set(GY_E_NOMEM, "out of memory");
             goto out;
         }
-        gy__sqlb_sql(&b, " AND substr(path, 1, CAST(");
-        gy__sqlb_param(&b, GY_DB_P_INT(utf8_chars(pre)));
-        gy__sqlb_sql(&b, " AS INTEGER)) = ");
-        gy__sqlb_param(&b, GY_DB_P_TEXT(pre));
+        gy_db_sql_printf(&b, " AND substr(path, 1, CAST(");
+        gy_db_sql_param(&b, GY_DB_P_INT(utf8_chars(pre)));
+        gy_db_sql_printf(&b, " AS INTEGER)) = ");
+        gy_db_sql_param(&b, GY_DB_P_TEXT(pre));
     }
-    gy__sqlb_sql(&b, " ORDER BY path%s", gy__tracking_coll(db));
+    gy_db_sql_printf(&b, " ORDER BY path%s", gy__tracking_coll(db));
     if ((rc = b.rc) || (rc = gy_db_query(db, b.sql.data, b.p, b.np, &rows)))
         goto out;
     plen = pre ? strlen(pre) : 0;
@@ -333,7 +333,7 @@ out:
     json_decref(files);
     json_decref(res);
     gy_db_rows_free(rows);
-    gy__sqlb_free(&b);
+    gy_db_sql_free(&b);
     gy_free(pre);
     gy_free(uri);
     return rc;
@@ -341,33 +341,33 @@ out:
 
 enum gy_status gy_tracking_artifact_delete(struct gy_db *db, const char *run_id, const char *path)
 {
-    struct gy__sqlb b;
+    struct gy_db_sql b;
     int64_t rid = 0, changes = 0;
     enum gy_status rc = gy_tracking_artifact_path_check(path, 0);
     if (rc)
         return rc;
     if ((rc = gy_db_begin(db)))
         return rc;
-    gy__sqlb_init(&b);
+    gy_db_sql_init(&b);
     rc = gy__tracking_run_find(db, run_id, &rid, NULL);
     if (rc == GY_OK) {
         char *pre = dir_prefix(path);
-        gy__sqlb_sql(&b, "DELETE FROM run_artifacts WHERE run = ");
-        gy__sqlb_param(&b, GY_DB_P_INT(rid));
-        gy__sqlb_sql(&b, " AND (path = ");
-        gy__sqlb_param(&b, GY_DB_P_TEXT(path));
-        gy__sqlb_sql(&b, " OR substr(path, 1, CAST(");
-        gy__sqlb_param(&b, GY_DB_P_INT(pre ? utf8_chars(pre) : 0));
-        gy__sqlb_sql(&b, " AS INTEGER)) = ");
-        gy__sqlb_text_own(&b, pre);
-        gy__sqlb_sql(&b, ")");
+        gy_db_sql_printf(&b, "DELETE FROM run_artifacts WHERE run = ");
+        gy_db_sql_param(&b, GY_DB_P_INT(rid));
+        gy_db_sql_printf(&b, " AND (path = ");
+        gy_db_sql_param(&b, GY_DB_P_TEXT(path));
+        gy_db_sql_printf(&b, " OR substr(path, 1, CAST(");
+        gy_db_sql_param(&b, GY_DB_P_INT(pre ? utf8_chars(pre) : 0));
+        gy_db_sql_printf(&b, " AS INTEGER)) = ");
+        gy_db_sql_text_own(&b, pre);
+        gy_db_sql_printf(&b, ")");
         rc = b.rc;
         if (rc == GY_OK)
             rc = gy_db_exec(db, b.sql.data, b.p, b.np, &changes);
         if (rc == GY_OK && changes == 0)
             rc = gy_error_set(GY_NOT_FOUND, "No artifact '%s' in run %s", path, run_id);
     }
-    gy__sqlb_free(&b);
+    gy_db_sql_free(&b);
     if (rc) {
         gy_db_rollback(db);
         return rc;

@@ -35,7 +35,7 @@ static enum gy_status exp_tag_check(const struct gy_tracking_tag *t)
 static enum gy_status exps_json(struct gy_db *db, const struct gy_db_rows *rows, size_t n,
                                 json_t *arr)
 {
-    struct gy__sqlb b;
+    struct gy_db_sql b;
     struct gy_db_rows *tags = NULL;
     enum gy_status rc = GY_OK;
     if (n == 0)
@@ -43,20 +43,20 @@ static enum gy_status exps_json(struct gy_db *db, const struct gy_db_rows *rows,
     /* Result pages are at most GY_TRACKING_SEARCH_MAX; chunk the tag lookup by 500. */
     for (size_t at = 0; at < n && rc == GY_OK; at += 500) {
         size_t m = GY_MIN((size_t)500, n - at);
-        gy__sqlb_init(&b);
-        gy__sqlb_sql(&b, "SELECT experiment_id, key, value FROM experiment_tags WHERE "
-                         "experiment_id IN (");
+        gy_db_sql_init(&b);
+        gy_db_sql_printf(&b, "SELECT experiment_id, key, value FROM experiment_tags WHERE "
+                             "experiment_id IN (");
         for (size_t i = 0; i < m; i++) {
             if (i)
-                gy__sqlb_sql(&b, ",");
+                gy_db_sql_printf(&b, ",");
             /* internal integer keys from the store: literals (see RUNS_CHUNK in tracking.c) */
-            gy__sqlb_sql(&b, "%lld", (long long)gy_db_rows_int(rows, at + i, 0));
+            gy_db_sql_printf(&b, "%lld", (long long)gy_db_rows_int(rows, at + i, 0));
         }
-        gy__sqlb_sql(&b, ") ORDER BY experiment_id, key%s", gy__tracking_coll(db));
+        gy_db_sql_printf(&b, ") ORDER BY experiment_id, key%s", gy__tracking_coll(db));
         rc = b.rc;
         if (rc == GY_OK)
             rc = gy_db_query(db, b.sql.data, b.p, b.np, &tags);
-        gy__sqlb_free(&b);
+        gy_db_sql_free(&b);
         for (size_t i = 0; rc == GY_OK && i < m; i++) {
             size_t row = at + i;
             int64_t id = gy_db_rows_int(rows, row, 0);
@@ -447,30 +447,30 @@ static enum gy_status bad_cond(const struct gy_tracking_cond *c, const char *wha
 }
 
 /* Appends "AND <predicate>" for a string comparison of @p expr. */
-static void str_cmp(struct gy_db *db, struct gy__sqlb *b, const char *expr,
+static void str_cmp(struct gy_db *db, struct gy_db_sql *b, const char *expr,
                     const struct gy_tracking_cond *c)
 {
     if (c->op == GY_TRACKING_OP_LIKE || c->op == GY_TRACKING_OP_ILIKE) {
         char *bound = NULL;
-        gy__sqlb_sql(b, " AND ");
+        gy_db_sql_printf(b, " AND ");
         if (b->rc == GY_OK)
-            b->rc = gy_tracking_sql_like(gy_db_kind(db), expr, c->op, c->str, gy__sqlb_next(b),
+            b->rc = gy_tracking_sql_like(gy_db_kind(db), expr, c->op, c->str, gy_db_sql_next(b),
                                          &b->sql, &bound);
         if (b->rc)
             gy_free(bound);
         else
-            gy__sqlb_bind_own(b, bound);
+            gy_db_sql_bind_own(b, bound);
         return;
     }
-    gy__sqlb_sql(b, " AND %s %s ", expr, c->op == GY_TRACKING_OP_EQ ? "=" : "<>");
-    gy__sqlb_param(b, GY_DB_P_TEXT(c->str));
+    gy_db_sql_printf(b, " AND %s %s ", expr, c->op == GY_TRACKING_OP_EQ ? "=" : "<>");
+    gy_db_sql_param(b, GY_DB_P_TEXT(c->str));
 }
 
 enum gy_status gy_tracking_experiment_search(struct gy_db *db, const struct gy_tracking_search *s,
                                              json_t **out)
 {
     struct gy_tracking_filter *f = NULL;
-    struct gy__sqlb b;
+    struct gy_db_sql b;
     struct gy_db_rows *rows = NULL;
     struct gy_tracking_order *ord = NULL;
     int64_t limit = 0, offset = 0;
@@ -480,7 +480,7 @@ enum gy_status gy_tracking_experiment_search(struct gy_db *db, const struct gy_t
     enum gy_status rc;
 
     *out = NULL;
-    gy__sqlb_init(&b);
+    gy_db_sql_init(&b);
     if ((rc = gy__tracking_max_results(s->max_results, GY_TRACKING_SEARCH_DEFAULT,
                                        GY_TRACKING_SEARCH_MAX, &limit)) ||
         (rc = gy__tracking_page_token(s->page_token, &offset)) ||
@@ -493,22 +493,22 @@ enum gy_status gy_tracking_experiment_search(struct gy_db *db, const struct gy_t
             goto out;
         }
     }
-    gy__sqlb_sql(&b, "SELECT " EXP_COLS " FROM experiments e");
+    gy_db_sql_printf(&b, "SELECT " EXP_COLS " FROM experiments e");
     for (size_t i = 0; i < f->n; i++) {
         const struct gy_tracking_cond *c = &f->conds[i];
         if (c->entity == GY_TRACKING_ENT_TAG) {
-            gy__sqlb_sql(&b,
-                         " JOIN experiment_tags t%zu ON t%zu.experiment_id = e.experiment_id "
-                         "AND t%zu.key = ",
-                         i, i, i);
-            gy__sqlb_param(&b, GY_DB_P_TEXT(c->key));
+            gy_db_sql_printf(&b,
+                             " JOIN experiment_tags t%zu ON t%zu.experiment_id = e.experiment_id "
+                             "AND t%zu.key = ",
+                             i, i, i);
+            gy_db_sql_param(&b, GY_DB_P_TEXT(c->key));
         }
     }
-    gy__sqlb_sql(&b, " WHERE 1 = 1");
+    gy_db_sql_printf(&b, " WHERE 1 = 1");
     if (view == GY_TRACKING_VIEW_ACTIVE_ONLY)
-        gy__sqlb_sql(&b, " AND e.lifecycle_stage = 'active'");
+        gy_db_sql_printf(&b, " AND e.lifecycle_stage = 'active'");
     else if (view == GY_TRACKING_VIEW_DELETED_ONLY)
-        gy__sqlb_sql(&b, " AND e.lifecycle_stage = 'deleted'");
+        gy_db_sql_printf(&b, " AND e.lifecycle_stage = 'deleted'");
     for (size_t i = 0; i < f->n && rc == GY_OK; i++) {
         const struct gy_tracking_cond *c = &f->conds[i];
         int numeric = 0;
@@ -535,8 +535,8 @@ enum gy_status gy_tracking_experiment_search(struct gy_db *db, const struct gy_t
             if (!c->is_num || c->op > GY_TRACKING_OP_GE)
                 rc = bad_cond(c, "times are compared with =, !=, <, <=, >, >= to a number");
             else {
-                gy__sqlb_sql(&b, " AND %s %s ", col, gy_tracking_op_str(c->op));
-                gy__sqlb_param(&b, GY_DB_P_REAL(c->num));
+                gy_db_sql_printf(&b, " AND %s %s ", col, gy_tracking_op_str(c->op));
+                gy_db_sql_param(&b, GY_DB_P_REAL(c->num));
             }
         } else if (c->is_num || c->list ||
                    (c->op != GY_TRACKING_OP_EQ && c->op != GY_TRACKING_OP_NE &&
@@ -548,7 +548,7 @@ enum gy_status gy_tracking_experiment_search(struct gy_db *db, const struct gy_t
     }
     if (rc)
         goto out;
-    gy__sqlb_sql(&b, " ORDER BY ");
+    gy_db_sql_printf(&b, " ORDER BY ");
     for (size_t i = 0; i < s->norder_by; i++) {
         int numeric = 0;
         const char *col;
@@ -563,21 +563,21 @@ enum gy_status gy_tracking_experiment_search(struct gy_db *db, const struct gy_t
         }
         if (strcmp(ord[i].key, "experiment_id") == 0)
             have_id_order = 1;
-        gy__sqlb_sql(&b, "%s%s%s, ", col, numeric ? "" : gy__tracking_coll(db),
-                     ord[i].desc ? " DESC" : "");
+        gy_db_sql_printf(&b, "%s%s%s, ", col, numeric ? "" : gy__tracking_coll(db),
+                         ord[i].desc ? " DESC" : "");
     }
     if (s->norder_by == 0) {
-        gy__sqlb_sql(&b, "e.creation_ms DESC, e.experiment_id ASC");
+        gy_db_sql_printf(&b, "e.creation_ms DESC, e.experiment_id ASC");
     } else if (!have_id_order) {
-        gy__sqlb_sql(&b, "e.experiment_id DESC");
+        gy_db_sql_printf(&b, "e.experiment_id DESC");
     } else {
         b.sql.len -= 2; /* the trailing ", " */
         b.sql.data[b.sql.len] = '\0';
     }
-    gy__sqlb_sql(&b, " LIMIT ");
-    gy__sqlb_param(&b, GY_DB_P_INT(limit + 1));
-    gy__sqlb_sql(&b, " OFFSET ");
-    gy__sqlb_param(&b, GY_DB_P_INT(offset));
+    gy_db_sql_printf(&b, " LIMIT ");
+    gy_db_sql_param(&b, GY_DB_P_INT(limit + 1));
+    gy_db_sql_printf(&b, " OFFSET ");
+    gy_db_sql_param(&b, GY_DB_P_INT(offset));
     if ((rc = b.rc) || (rc = gy_db_query(db, b.sql.data, b.p, b.np, &rows)))
         goto out;
     res = json_object();
@@ -603,7 +603,7 @@ out:
             gy_free(ord[i].key);
     gy_free(ord);
     gy_tracking_filter_free(f);
-    gy__sqlb_free(&b);
+    gy_db_sql_free(&b);
     json_decref(arr);
     json_decref(res);
     return rc;

@@ -312,24 +312,24 @@ static enum gy_status run_write(struct gy_db *db, const char *run_id, int need_a
 static enum gy_status do_update(struct gy_db *db, int64_t rid, const void *arg)
 {
     const struct gy_tracking_run_update *u = arg;
-    struct gy__sqlb b;
+    struct gy_db_sql b;
     enum gy_status rc;
-    gy__sqlb_init(&b);
-    gy__sqlb_sql(&b, "UPDATE runs SET id = id");
+    gy_db_sql_init(&b);
+    gy_db_sql_printf(&b, "UPDATE runs SET id = id");
     if (u->status) {
-        gy__sqlb_sql(&b, ", status = ");
-        gy__sqlb_param(&b, GY_DB_P_TEXT(gy_tracking_run_status_str(u->status)));
+        gy_db_sql_printf(&b, ", status = ");
+        gy_db_sql_param(&b, GY_DB_P_TEXT(gy_tracking_run_status_str(u->status)));
     }
     if (u->set_end_time) {
-        gy__sqlb_sql(&b, ", end_ms = ");
-        gy__sqlb_param(&b, GY_DB_P_INT(u->end_time_ms));
+        gy_db_sql_printf(&b, ", end_ms = ");
+        gy_db_sql_param(&b, GY_DB_P_INT(u->end_time_ms));
     }
-    gy__sqlb_sql(&b, " WHERE id = ");
-    gy__sqlb_param(&b, GY_DB_P_INT(rid));
+    gy_db_sql_printf(&b, " WHERE id = ");
+    gy_db_sql_param(&b, GY_DB_P_INT(rid));
     rc = b.rc;
     if (rc == GY_OK)
         rc = gy_db_exec(db, b.sql.data, b.p, b.np, NULL);
-    gy__sqlb_free(&b);
+    gy_db_sql_free(&b);
     if (rc == GY_OK && u->run_name && *u->run_name)
         rc = gy__tracking_tag_upsert(db, rid, RUN_NAME_TAG, u->run_name);
     return rc;
@@ -408,25 +408,25 @@ static enum gy_status param_changed(const char *run_id, const char *key, const c
 static enum gy_status write_params(struct gy_db *db, const char *run_id, int64_t rid,
                                    const struct gy_tracking_tag *params, size_t n)
 {
-    struct gy__sqlb b;
+    struct gy_db_sql b;
     struct gy_db_rows *rows = NULL;
     enum gy_status rc;
     if (n == 0)
         return GY_OK;
-    gy__sqlb_init(&b);
-    gy__sqlb_sql(&b, "SELECT key, value FROM run_params WHERE run = ");
-    gy__sqlb_param(&b, GY_DB_P_INT(rid));
-    gy__sqlb_sql(&b, " AND key IN (");
+    gy_db_sql_init(&b);
+    gy_db_sql_printf(&b, "SELECT key, value FROM run_params WHERE run = ");
+    gy_db_sql_param(&b, GY_DB_P_INT(rid));
+    gy_db_sql_printf(&b, " AND key IN (");
     for (size_t i = 0; i < n; i++) {
         if (i)
-            gy__sqlb_sql(&b, ",");
-        gy__sqlb_param(&b, GY_DB_P_TEXT(params[i].key));
+            gy_db_sql_printf(&b, ",");
+        gy_db_sql_param(&b, GY_DB_P_TEXT(params[i].key));
     }
-    gy__sqlb_sql(&b, ")");
+    gy_db_sql_printf(&b, ")");
     rc = b.rc;
     if (rc == GY_OK)
         rc = gy_db_query(db, b.sql.data, b.p, b.np, &rows);
-    gy__sqlb_free(&b);
+    gy_db_sql_free(&b);
     for (size_t r = 0; rc == GY_OK && r < gy_db_rows_count(rows); r++) {
         long i = find_tag(params, n, gy_db_rows_text(rows, r, 0));
         if (i >= 0 && strcmp(params[i].value, gy_db_rows_text(rows, r, 1)) != 0)
@@ -435,21 +435,21 @@ static enum gy_status write_params(struct gy_db *db, const char *run_id, int64_t
     gy_db_rows_free(rows);
     if (rc)
         return rc;
-    gy__sqlb_init(&b);
-    gy__sqlb_sql(&b, "INSERT INTO run_params (run, key, value) VALUES (");
-    gy__sqlb_param(&b, GY_DB_P_INT(rid));
+    gy_db_sql_init(&b);
+    gy_db_sql_printf(&b, "INSERT INTO run_params (run, key, value) VALUES (");
+    gy_db_sql_param(&b, GY_DB_P_INT(rid));
     for (size_t i = 0; i < n; i++) {
-        gy__sqlb_sql(&b, i ? ",($1," : ",");
-        gy__sqlb_param(&b, GY_DB_P_TEXT(params[i].key));
-        gy__sqlb_sql(&b, ",");
-        gy__sqlb_param(&b, GY_DB_P_TEXT(params[i].value));
-        gy__sqlb_sql(&b, ")");
+        gy_db_sql_printf(&b, i ? ",($1," : ",");
+        gy_db_sql_param(&b, GY_DB_P_TEXT(params[i].key));
+        gy_db_sql_printf(&b, ",");
+        gy_db_sql_param(&b, GY_DB_P_TEXT(params[i].value));
+        gy_db_sql_printf(&b, ")");
     }
-    gy__sqlb_sql(&b, " ON CONFLICT (run, key) DO NOTHING");
+    gy_db_sql_printf(&b, " ON CONFLICT (run, key) DO NOTHING");
     rc = b.rc;
     if (rc == GY_OK)
         rc = gy_db_exec(db, b.sql.data, b.p, b.np, NULL);
-    gy__sqlb_free(&b);
+    gy_db_sql_free(&b);
     return rc;
 }
 
@@ -518,7 +518,7 @@ static int cmp_points(const void *x, const void *y)
  * Appends "($1,$k,$v,is_nan,ts,step)" rows for pts[0..n) to @p b, binding each distinct key
  * of the chunk once and each value. $1 must already be the run.
  */
-static void metric_rows(struct gy__sqlb *b, const struct mpoint *pts, size_t n)
+static void metric_rows(struct gy_db_sql *b, const struct mpoint *pts, size_t n)
 {
     int keyparam[METRIC_CHUNK];
     for (size_t i = 0; i < n; i++) {
@@ -526,19 +526,19 @@ static void metric_rows(struct gy__sqlb *b, const struct mpoint *pts, size_t n)
         for (k = 0; k < i; k++)
             if (pts[k].key == pts[i].key || strcmp(pts[k].key, pts[i].key) == 0)
                 break;
-        gy__sqlb_sql(b, i ? ",($1," : "($1,");
+        gy_db_sql_printf(b, i ? ",($1," : "($1,");
         if (k < i) {
             keyparam[i] = keyparam[k];
-            gy__sqlb_sql(b, "$%d,", keyparam[i]);
+            gy_db_sql_printf(b, "$%d,", keyparam[i]);
         } else {
-            keyparam[i] = gy__sqlb_next(b);
-            gy__sqlb_param(b, GY_DB_P_TEXT(pts[i].key));
-            gy__sqlb_sql(b, ",");
+            keyparam[i] = gy_db_sql_next(b);
+            gy_db_sql_param(b, GY_DB_P_TEXT(pts[i].key));
+            gy_db_sql_printf(b, ",");
         }
-        gy__sqlb_param(b, GY_DB_P_REAL(pts[i].value));
+        gy_db_sql_param(b, GY_DB_P_REAL(pts[i].value));
         /* Integers, not text: written as literals (see METRIC_CHUNK). */
-        gy__sqlb_sql(b, ",%d,%lld,%lld)", pts[i].is_nan, (long long)pts[i].ts,
-                     (long long)pts[i].step);
+        gy_db_sql_printf(b, ",%d,%lld,%lld)", pts[i].is_nan, (long long)pts[i].ts,
+                         (long long)pts[i].step);
     }
 }
 
@@ -546,22 +546,22 @@ static void metric_rows(struct gy__sqlb *b, const struct mpoint *pts, size_t n)
 static enum gy_status metric_stmt(struct gy_db *db, int64_t rid, const char *head,
                                   const struct mpoint *pts, size_t n, const char *tail)
 {
-    struct gy__sqlb b;
+    struct gy_db_sql b;
     enum gy_status rc;
-    gy__sqlb_init(&b);
-    gy__sqlb_sql(&b, "%s", head);
+    gy_db_sql_init(&b);
+    gy_db_sql_printf(&b, "%s", head);
     /* Bind the run as $1 without emitting it: metric_rows writes "$1" in every row. */
-    gy__sqlb_param(&b, GY_DB_P_INT(rid));
+    gy_db_sql_param(&b, GY_DB_P_INT(rid));
     if (b.rc == GY_OK) {
         b.sql.len -= 2; /* the "$1" just written */
         b.sql.data[b.sql.len] = '\0';
     }
     metric_rows(&b, pts, n);
-    gy__sqlb_sql(&b, "%s", tail);
+    gy_db_sql_printf(&b, "%s", tail);
     rc = b.rc;
     if (rc == GY_OK)
         rc = gy_db_exec(db, b.sql.data, b.p, b.np, NULL);
-    gy__sqlb_free(&b);
+    gy_db_sql_free(&b);
     return rc;
 }
 

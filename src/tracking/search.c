@@ -58,7 +58,7 @@ static int is_string_op(enum gy_tracking_op op)
 }
 
 /* Appends "<expr> <op> <value>" for a string comparison (incl. LIKE, IN lists). */
-static void str_pred(struct gy_db *db, struct gy__sqlb *b, const char *expr,
+static void str_pred(struct gy_db *db, struct gy_db_sql *b, const char *expr,
                      const struct gy_tracking_cond *c)
 {
     switch (c->op) {
@@ -66,27 +66,27 @@ static void str_pred(struct gy_db *db, struct gy__sqlb *b, const char *expr,
     case GY_TRACKING_OP_ILIKE: {
         char *bound = NULL;
         if (b->rc == GY_OK)
-            b->rc = gy_tracking_sql_like(gy_db_kind(db), expr, c->op, c->str, gy__sqlb_next(b),
+            b->rc = gy_tracking_sql_like(gy_db_kind(db), expr, c->op, c->str, gy_db_sql_next(b),
                                          &b->sql, &bound);
         if (b->rc)
             gy_free(bound);
         else
-            gy__sqlb_bind_own(b, bound);
+            gy_db_sql_bind_own(b, bound);
         return;
     }
     case GY_TRACKING_OP_IN:
     case GY_TRACKING_OP_NOT_IN:
-        gy__sqlb_sql(b, "%s %s (", expr, c->op == GY_TRACKING_OP_IN ? "IN" : "NOT IN");
+        gy_db_sql_printf(b, "%s %s (", expr, c->op == GY_TRACKING_OP_IN ? "IN" : "NOT IN");
         for (size_t i = 0; i < c->nlist; i++) {
             if (i)
-                gy__sqlb_sql(b, ",");
-            gy__sqlb_param(b, GY_DB_P_TEXT(c->list[i]));
+                gy_db_sql_printf(b, ",");
+            gy_db_sql_param(b, GY_DB_P_TEXT(c->list[i]));
         }
-        gy__sqlb_sql(b, ")");
+        gy_db_sql_printf(b, ")");
         return;
     default:
-        gy__sqlb_sql(b, "%s %s ", expr, c->op == GY_TRACKING_OP_EQ ? "=" : "<>");
-        gy__sqlb_param(b, GY_DB_P_TEXT(c->str));
+        gy_db_sql_printf(b, "%s %s ", expr, c->op == GY_TRACKING_OP_EQ ? "=" : "<>");
+        gy_db_sql_param(b, GY_DB_P_TEXT(c->str));
         return;
     }
 }
@@ -176,7 +176,7 @@ enum gy_status gy_tracking_run_search(struct gy_db *db, const struct gy_tracking
 {
     struct gy_tracking_filter *f = NULL;
     struct gy_tracking_order *ord = NULL;
-    struct gy__sqlb b;
+    struct gy_db_sql b;
     struct gy_db_rows *rows = NULL;
     int64_t limit = 0, offset = 0;
     enum gy_tracking_view view = s->view ? s->view : GY_TRACKING_VIEW_ACTIVE_ONLY;
@@ -188,7 +188,7 @@ enum gy_status gy_tracking_run_search(struct gy_db *db, const struct gy_tracking
     enum gy_status rc;
 
     *out = NULL;
-    gy__sqlb_init(&b);
+    gy_db_sql_init(&b);
     if ((rc = gy__tracking_max_results(s->max_results, GY_TRACKING_SEARCH_DEFAULT,
                                        GY_TRACKING_SEARCH_MAX, &limit)) ||
         (rc = gy__tracking_page_token(s->page_token, &offset)) ||
@@ -242,42 +242,41 @@ enum gy_status gy_tracking_run_search(struct gy_db *db, const struct gy_tracking
         if (ord[i].entity != GY_TRACKING_ENT_ATTRIBUTE)
             ojoin[i] = join_of(joins, &njoins, ord[i].entity, ord[i].key);
 
-    gy__sqlb_sql(&b, "SELECT " GY__RUN_INFO_COLS " FROM runs r");
+    gy_db_sql_printf(&b, "SELECT " GY__RUN_INFO_COLS " FROM runs r");
     /* Inner joins first: the planner may reorder them, but not the LEFT joins. */
     for (int pass = 1; pass >= 0; pass--) {
         for (size_t j = 0; j < njoins; j++) {
             if (joins[j].inner != pass)
                 continue;
-            gy__sqlb_sql(&b,
-                         " %sJOIN %s j%zu ON j%zu.run = r.id AND j%zu.key = ", pass ? "" : "LEFT ",
-                         order_table(joins[j].entity), j, j, j);
-            gy__sqlb_param(&b, GY_DB_P_TEXT(joins[j].key));
+            gy_db_sql_printf(&b, " %sJOIN %s j%zu ON j%zu.run = r.id AND j%zu.key = ",
+                             pass ? "" : "LEFT ", order_table(joins[j].entity), j, j, j);
+            gy_db_sql_param(&b, GY_DB_P_TEXT(joins[j].key));
         }
     }
-    gy__sqlb_sql(&b, " WHERE 1 = 1");
+    gy_db_sql_printf(&b, " WHERE 1 = 1");
     if (s->nexperiment_ids) {
-        gy__sqlb_sql(&b, " AND r.experiment_id IN (");
+        gy_db_sql_printf(&b, " AND r.experiment_id IN (");
         for (size_t i = 0; i < s->nexperiment_ids; i++) {
             if (i)
-                gy__sqlb_sql(&b, ",");
-            gy__sqlb_param(&b, GY_DB_P_INT(s->experiment_ids[i]));
+                gy_db_sql_printf(&b, ",");
+            gy_db_sql_param(&b, GY_DB_P_INT(s->experiment_ids[i]));
         }
-        gy__sqlb_sql(&b, ")");
+        gy_db_sql_printf(&b, ")");
     }
     if (view == GY_TRACKING_VIEW_ACTIVE_ONLY)
-        gy__sqlb_sql(&b, " AND r.lifecycle_stage = 'active'");
+        gy_db_sql_printf(&b, " AND r.lifecycle_stage = 'active'");
     else if (view == GY_TRACKING_VIEW_DELETED_ONLY)
-        gy__sqlb_sql(&b, " AND r.lifecycle_stage = 'deleted'");
+        gy_db_sql_printf(&b, " AND r.lifecycle_stage = 'deleted'");
     for (size_t i = 0; i < f->n; i++) {
         const struct gy_tracking_cond *c = &f->conds[i];
         char expr[64];
-        gy__sqlb_sql(&b, " AND ");
+        gy_db_sql_printf(&b, " AND ");
         switch (c->entity) {
         case GY_TRACKING_ENT_METRIC:
             /* A NaN is not less than, greater than or equal to anything. */
-            gy__sqlb_sql(&b, "j%zu.is_nan = 0 AND j%zu.value %s ", cjoin[i], cjoin[i],
-                         c->op == GY_TRACKING_OP_NE ? "<>" : gy_tracking_op_str(c->op));
-            gy__sqlb_param(&b, GY_DB_P_REAL(c->num));
+            gy_db_sql_printf(&b, "j%zu.is_nan = 0 AND j%zu.value %s ", cjoin[i], cjoin[i],
+                             c->op == GY_TRACKING_OP_NE ? "<>" : gy_tracking_op_str(c->op));
+            gy_db_sql_param(&b, GY_DB_P_REAL(c->num));
             break;
         case GY_TRACKING_ENT_PARAM:
         case GY_TRACKING_ENT_TAG:
@@ -287,36 +286,36 @@ enum gy_status gy_tracking_run_search(struct gy_db *db, const struct gy_tracking
         case GY_TRACKING_ENT_ATTRIBUTE: {
             int a = find_attr(c->key);
             if (run_attrs[a].kind == ATTR_NUM) {
-                gy__sqlb_sql(&b, "%s %s ", run_attrs[a].col,
-                             c->op == GY_TRACKING_OP_NE ? "<>" : gy_tracking_op_str(c->op));
-                gy__sqlb_param(&b, GY_DB_P_REAL(c->num));
+                gy_db_sql_printf(&b, "%s %s ", run_attrs[a].col,
+                                 c->op == GY_TRACKING_OP_NE ? "<>" : gy_tracking_op_str(c->op));
+                gy_db_sql_param(&b, GY_DB_P_REAL(c->num));
             } else {
                 str_pred(db, &b, run_attrs[a].col, c);
             }
             break;
         }
         case GY_TRACKING_ENT_DATASET:
-            gy__sqlb_sql(&b,
-                         "EXISTS (SELECT 1 FROM run_inputs i%zu JOIN tracking_datasets d%zu ON "
-                         "d%zu.id = i%zu.dataset_id",
-                         i, i, i, i);
-            if (strcmp(c->key, "context") == 0) {
-                gy__sqlb_sql(&b,
-                             " JOIN run_input_tags g%zu ON g%zu.input_id = i%zu.id AND "
-                             "g%zu.key = 'mlflow.data.context'",
+            gy_db_sql_printf(&b,
+                             "EXISTS (SELECT 1 FROM run_inputs i%zu JOIN tracking_datasets d%zu ON "
+                             "d%zu.id = i%zu.dataset_id",
                              i, i, i, i);
+            if (strcmp(c->key, "context") == 0) {
+                gy_db_sql_printf(&b,
+                                 " JOIN run_input_tags g%zu ON g%zu.input_id = i%zu.id AND "
+                                 "g%zu.key = 'mlflow.data.context'",
+                                 i, i, i, i);
                 snprintf(expr, sizeof expr, "g%zu.value", i);
             } else {
                 snprintf(expr, sizeof expr, "d%zu.%s", i,
                          strcmp(c->key, "name") == 0 ? "name" : "digest");
             }
-            gy__sqlb_sql(&b, " WHERE i%zu.run = r.id AND ", i);
+            gy_db_sql_printf(&b, " WHERE i%zu.run = r.id AND ", i);
             str_pred(db, &b, expr, c);
-            gy__sqlb_sql(&b, ")");
+            gy_db_sql_printf(&b, ")");
             break;
         }
     }
-    gy__sqlb_sql(&b, " ORDER BY ");
+    gy_db_sql_printf(&b, " ORDER BY ");
     for (size_t i = 0; i < s->norder_by; i++) {
         const char *dir = ord[i].desc ? " DESC" : "";
         if (ord[i].entity == GY_TRACKING_ENT_ATTRIBUTE) {
@@ -326,9 +325,9 @@ enum gy_status gy_tracking_run_search(struct gy_db *db, const struct gy_tracking
             if (strcmp(ord[i].key, "run_id") == 0)
                 have_run_id = 1;
             if (run_attrs[a].nullable)
-                gy__sqlb_sql(&b, "CASE WHEN %s IS NULL THEN 1 ELSE 0 END, ", run_attrs[a].col);
-            gy__sqlb_sql(&b, "%s%s%s, ", run_attrs[a].col,
-                         run_attrs[a].kind == ATTR_STR ? coll : "", dir);
+                gy_db_sql_printf(&b, "CASE WHEN %s IS NULL THEN 1 ELSE 0 END, ", run_attrs[a].col);
+            gy_db_sql_printf(&b, "%s%s%s, ", run_attrs[a].col,
+                             run_attrs[a].kind == ATTR_STR ? coll : "", dir);
         } else {
             size_t j = ojoin[i];
             /*
@@ -338,28 +337,29 @@ enum gy_status gy_tracking_run_search(struct gy_db *db, const struct gy_tracking
              * deliver the rows in order and LIMIT stops the scan early.
              */
             if (!joins[j].inner && ord[i].entity == GY_TRACKING_ENT_METRIC)
-                gy__sqlb_sql(&b,
-                             "CASE WHEN j%zu.run IS NULL THEN 2 WHEN j%zu.is_nan = 1 THEN 1 ELSE "
-                             "0 END, ",
-                             j, j);
+                gy_db_sql_printf(
+                    &b,
+                    "CASE WHEN j%zu.run IS NULL THEN 2 WHEN j%zu.is_nan = 1 THEN 1 ELSE "
+                    "0 END, ",
+                    j, j);
             else if (!joins[j].inner)
-                gy__sqlb_sql(&b, "CASE WHEN j%zu.run IS NULL THEN 1 ELSE 0 END, ", j);
-            gy__sqlb_sql(&b, "j%zu.value%s%s, ", j,
-                         ord[i].entity == GY_TRACKING_ENT_METRIC ? "" : coll, dir);
+                gy_db_sql_printf(&b, "CASE WHEN j%zu.run IS NULL THEN 1 ELSE 0 END, ", j);
+            gy_db_sql_printf(&b, "j%zu.value%s%s, ", j,
+                             ord[i].entity == GY_TRACKING_ENT_METRIC ? "" : coll, dir);
         }
     }
     if (!have_start)
-        gy__sqlb_sql(&b, "r.start_ms DESC, ");
+        gy_db_sql_printf(&b, "r.start_ms DESC, ");
     if (!have_run_id)
-        gy__sqlb_sql(&b, "r.run_id%s, ", coll);
+        gy_db_sql_printf(&b, "r.run_id%s, ", coll);
     if (b.rc == GY_OK) {
         b.sql.len -= 2; /* the trailing ", " */
         b.sql.data[b.sql.len] = '\0';
     }
-    gy__sqlb_sql(&b, " LIMIT ");
-    gy__sqlb_param(&b, GY_DB_P_INT(limit + 1));
-    gy__sqlb_sql(&b, " OFFSET ");
-    gy__sqlb_param(&b, GY_DB_P_INT(offset));
+    gy_db_sql_printf(&b, " LIMIT ");
+    gy_db_sql_param(&b, GY_DB_P_INT(limit + 1));
+    gy_db_sql_printf(&b, " OFFSET ");
+    gy_db_sql_param(&b, GY_DB_P_INT(offset));
     if ((rc = b.rc) || (rc = gy_db_query(db, b.sql.data, b.p, b.np, &rows)))
         goto out;
 
@@ -390,7 +390,7 @@ out:
     gy_free(cjoin);
     gy_free(ojoin);
     gy_tracking_filter_free(f);
-    gy__sqlb_free(&b);
+    gy_db_sql_free(&b);
     json_decref(arr);
     json_decref(res);
     return rc;

@@ -12,99 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* ------------------------------------------------------------------ SQL builder */
-
-void gy__sqlb_init(struct gy__sqlb *b)
-{
-    memset(b, 0, sizeof *b);
-    gy_buf_init(&b->sql, (size_t)64 << 20);
-}
-
-void gy__sqlb_free(struct gy__sqlb *b)
-{
-    for (size_t i = 0; i < b->nown; i++)
-        gy_free(b->own[i]);
-    gy_free(b->own);
-    gy_free(b->p);
-    gy_buf_free(&b->sql);
-    memset(b, 0, sizeof *b);
-}
-
-void gy__sqlb_sql(struct gy__sqlb *b, const char *fmt, ...)
-{
-    va_list ap;
-    if (b->rc)
-        return;
-    va_start(ap, fmt);
-    b->rc = gy_buf_vprintf(&b->sql, fmt, ap);
-    va_end(ap);
-}
-
-int gy__sqlb_next(const struct gy__sqlb *b)
-{
-    return (int)b->np + 1;
-}
-
-/* Records a parameter without writing its placeholder. */
-static void bind_only(struct gy__sqlb *b, struct gy_db_param p)
-{
-    if (b->rc)
-        return;
-    if (b->np == b->pcap) {
-        size_t ncap = b->pcap ? b->pcap * 2 : 16;
-        struct gy_db_param *np = gy_realloc(b->p, ncap * sizeof *np);
-        if (!np) {
-            b->rc = gy_error_set(GY_E_NOMEM, "out of memory building a query");
-            return;
-        }
-        b->p = np;
-        b->pcap = ncap;
-    }
-    b->p[b->np++] = p;
-}
-
-void gy__sqlb_param(struct gy__sqlb *b, struct gy_db_param p)
-{
-    bind_only(b, p);
-    if (b->rc == GY_OK)
-        b->rc = gy_buf_printf(&b->sql, "$%zu", b->np);
-}
-
-/* Takes @p s into the builder's owned strings; frees it and records OOM on failure. */
-static int own(struct gy__sqlb *b, char *s)
-{
-    if (!b->rc && b->nown == b->owncap) {
-        size_t ncap = b->owncap ? b->owncap * 2 : 8;
-        char **n = gy_realloc(b->own, ncap * sizeof *n);
-        if (!n)
-            b->rc = gy_error_set(GY_E_NOMEM, "out of memory building a query");
-        else {
-            b->own = n;
-            b->owncap = ncap;
-        }
-    }
-    if (b->rc || !s) {
-        if (!b->rc)
-            b->rc = gy_error_set(GY_E_NOMEM, "out of memory building a query");
-        gy_free(s);
-        return 0;
-    }
-    b->own[b->nown++] = s;
-    return 1;
-}
-
-void gy__sqlb_text_own(struct gy__sqlb *b, char *s)
-{
-    if (own(b, s))
-        gy__sqlb_param(b, GY_DB_P_TEXT(s));
-}
-
-void gy__sqlb_bind_own(struct gy__sqlb *b, char *s)
-{
-    if (own(b, s))
-        bind_only(b, GY_DB_P_TEXT(s));
-}
-
 /* ------------------------------------------------------------------ helpers */
 
 int64_t gy__tracking_now_ms(void)
@@ -469,23 +376,23 @@ static enum gy_status for_chunks(struct gy_db *db, const struct run_parts *sorte
     enum gy_status rc = GY_OK;
     for (size_t at = 0; at < n && rc == GY_OK; at += RUNS_CHUNK) {
         size_t m = GY_MIN((size_t)RUNS_CHUNK, n - at);
-        struct gy__sqlb b;
+        struct gy_db_sql b;
         struct gy_db_rows *rows = NULL;
-        gy__sqlb_init(&b);
-        gy__sqlb_sql(&b, "%s(", select);
+        gy_db_sql_init(&b);
+        gy_db_sql_printf(&b, "%s(", select);
         for (size_t i = 0; i < m; i++) {
             if (i)
-                gy__sqlb_sql(&b, ",");
-            gy__sqlb_sql(&b, "%lld", (long long)sorted[at + i].rid);
+                gy_db_sql_printf(&b, ",");
+            gy_db_sql_printf(&b, "%lld", (long long)sorted[at + i].rid);
         }
-        gy__sqlb_sql(&b, ")%s", tail);
+        gy_db_sql_printf(&b, ")%s", tail);
         rc = b.rc;
         if (rc == GY_OK)
             rc = gy_db_query(db, b.sql.data, b.p, b.np, &rows);
         for (size_t r = 0; rc == GY_OK && r < gy_db_rows_count(rows); r++)
             rc = add(parts, n, rows, r);
         gy_db_rows_free(rows);
-        gy__sqlb_free(&b);
+        gy_db_sql_free(&b);
     }
     return rc;
 }

@@ -9,38 +9,6 @@
 
 #include "tracking/tracking.h"
 
-/* ------------------------------------------------------------------ SQL builder */
-
-/**
- * SQL text plus its parameters. gy__sqlb_param appends "$N" to the text and records the
- * parameter; text parameters added with gy__sqlb_text_own are owned by the builder. Errors are
- * sticky: the first failure is kept in rc and later calls do nothing.
- */
-struct gy__sqlb {
-    struct gy_buf sql;
-    struct gy_db_param *p;
-    size_t np, pcap;
-    char **own;
-    size_t nown, owncap;
-    enum gy_status rc;
-};
-
-void gy__sqlb_init(struct gy__sqlb *b);
-void gy__sqlb_free(struct gy__sqlb *b);
-/** Appends raw SQL text (never user input). */
-void gy__sqlb_sql(struct gy__sqlb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/** Appends "$N" bound to @p p (text borrowed: it must outlive the query). */
-void gy__sqlb_param(struct gy__sqlb *b, struct gy_db_param p);
-/** Appends "$N" bound to text @p s which the builder takes (frees), even on error. */
-void gy__sqlb_text_own(struct gy__sqlb *b, char *s);
-/**
- * Records text parameter @p s (taken, even on error) without writing a placeholder: for SQL
- * whose "$N" was written by someone else (gy_tracking_sql_like with gy__sqlb_next).
- */
-void gy__sqlb_bind_own(struct gy__sqlb *b, char *s);
-/** The number the next parameter will get. */
-int gy__sqlb_next(const struct gy__sqlb *b);
-
 /* ------------------------------------------------------------------ helpers */
 
 /** Wall clock in milliseconds. */
