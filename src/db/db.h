@@ -138,6 +138,11 @@ void gy_db_sql_text_own(struct gy_db_sql *b, char *s);
 void gy_db_sql_bind_own(struct gy_db_sql *b, char *s);
 /** The number the next parameter will get. */
 int gy_db_sql_next(const struct gy_db_sql *b);
+/**
+ * Appends " LIMIT $N OFFSET $M" for a page of @p limit rows after @p offset, asking for one row
+ * more than the page: when it comes back, another page follows.
+ */
+void gy_db_sql_page(struct gy_db_sql *b, int64_t limit, int64_t offset);
 /** Drops a trailing ", " from the text (for comma-separated lists built in a loop). */
 void gy_db_sql_trim_comma(struct gy_db_sql *b);
 

@@ -106,3 +106,11 @@ void gy_db_sql_trim_comma(struct gy_db_sql *b)
         b->sql.data[b->sql.len] = '\0';
     }
 }
+
+void gy_db_sql_page(struct gy_db_sql *b, int64_t limit, int64_t offset)
+{
+    gy_db_sql_printf(b, " LIMIT ");
+    gy_db_sql_param(b, GY_DB_P_INT(limit + 1));
+    gy_db_sql_printf(b, " OFFSET ");
+    gy_db_sql_param(b, GY_DB_P_INT(offset));
+}

@@ -475,10 +475,7 @@ enum gy_status gy_registry_version_search(struct gy_db *db, const struct gy_regi
     if (!have_version)
         gy_db_sql_printf(&b, "v.version DESC, ");
     gy_db_sql_trim_comma(&b);
-    gy_db_sql_printf(&b, " LIMIT ");
-    gy_db_sql_param(&b, GY_DB_P_INT(limit + 1));
-    gy_db_sql_printf(&b, " OFFSET ");
-    gy_db_sql_param(&b, GY_DB_P_INT(offset));
+    gy_db_sql_page(&b, limit, offset);
     if ((rc = b.rc) || (rc = gy_db_query(db, b.sql.data, b.p, b.np, &rows)))
         goto out;
     res = json_object();

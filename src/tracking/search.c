@@ -352,14 +352,8 @@ enum gy_status gy_tracking_run_search(struct gy_db *db, const struct gy_tracking
         gy_db_sql_printf(&b, "r.start_ms DESC, ");
     if (!have_run_id)
         gy_db_sql_printf(&b, "r.run_id%s, ", coll);
-    if (b.rc == GY_OK) {
-        b.sql.len -= 2; /* the trailing ", " */
-        b.sql.data[b.sql.len] = '\0';
-    }
-    gy_db_sql_printf(&b, " LIMIT ");
-    gy_db_sql_param(&b, GY_DB_P_INT(limit + 1));
-    gy_db_sql_printf(&b, " OFFSET ");
-    gy_db_sql_param(&b, GY_DB_P_INT(offset));
+    gy_db_sql_trim_comma(&b);
+    gy_db_sql_page(&b, limit, offset);
     if ((rc = b.rc) || (rc = gy_db_query(db, b.sql.data, b.p, b.np, &rows)))
         goto out;
 
