@@ -318,6 +318,29 @@ enum gy_status gy_http_resp_header(struct gy_http_resp *resp, const char *name, 
 /** True once a body helper has been called on @p resp. */
 int gy_http_resp_is_set(const struct gy_http_resp *resp);
 
+
+/* ------------------------------------------------------------------ deferred responses */
+
+struct gy_http_deferred;
+
+/**
+ * Defers the response of the current request: the handler returns GY_OK without filling
+ * @p resp, and the connection waits (without holding a worker thread) until some thread calls
+ * gy_http_deferred_finish(*out). Until then the request (its arena, body, headers, captures)
+ * stays valid. For work finished elsewhere, e.g. a dynamic batch. GY_E_NOMEM; GY_E_INVALID
+ * when @p resp is already set or already deferred.
+ */
+enum gy_status gy_http_resp_defer(struct gy_http_resp *resp, struct gy_http_deferred **out);
+
+/** The response to fill before finishing (any gy_http_resp_* call; not thread-safe itself). */
+struct gy_http_resp *gy_http_deferred_resp(struct gy_http_deferred *d);
+
+/**
+ * Sends the deferred response (a 500 if none was filled) and resumes the connection. Call
+ * exactly once, from any thread. Server shutdown waits for deferred requests like any other.
+ */
+void gy_http_deferred_finish(struct gy_http_deferred *d);
+
 /* ------------------------------------------------------------------ status mapping */
 
 /**

@@ -285,4 +285,81 @@ enum gy_status gy_model_predict_row(const struct gy_model_bundle *b,
 void gy_model_predict_matrix(const struct gy_model_bundle *b, const float *x, size_t nrows,
                              float *margins, float *outputs);
 
+
+/* ------------------------------------------------------------------ fast engine */
+
+/**
+ * The serving engine: an estimator compiled at load into a layout made for speed. Trees
+ * become one 64-byte-aligned pool of 16-byte nodes in DFS pre-order (right child = left + 1,
+ * leaves are self-loops on a dummy feature slot so every walk runs a fixed number of steps);
+ * the single-row kernel walks several trees at once, the batch kernel walks blocks of rows
+ * tree by tree. Linear models keep float64 weights. Results are bit-identical to the
+ * reference evaluator above (and so to XGBoost 1.7.4): same float32 sums in tree order, same
+ * transforms. See docs/internals/engine.md.
+ *
+ * An engine is immutable after gy_engine_create: any number of threads may predict at once.
+ * The kernels allocate nothing; they need a scratch area of gy_engine_scratch_size() bytes
+ * from the caller (a thread-local or request-arena buffer), so the hot path has no malloc.
+ */
+struct gy_engine;
+
+/**
+ * Compiles the estimator of @p b (trees or linear). The engine keeps no pointer into @p b.
+ * GY_E_NOMEM; GY_E_TOO_LARGE for a forest deeper than the kernels support (the text says
+ * how deep). *out new (gy_engine_free).
+ */
+enum gy_status gy_engine_create(const struct gy_model_bundle *b, struct gy_engine **out);
+
+/** Compiles a bare ensemble or linear model (tests, benchmarks, the embedding API). *out new. */
+enum gy_status gy_engine_create_trees(const struct gy_trees *t, struct gy_engine **out);
+enum gy_status gy_engine_create_linear(const struct gy_linear *l, struct gy_engine **out);
+
+void gy_engine_free(struct gy_engine *e);
+
+/** Width of an input row (preprocessed features), margins and outputs per row. */
+size_t gy_engine_n_features(const struct gy_engine *e);
+size_t gy_engine_n_margins(const struct gy_engine *e);
+size_t gy_engine_n_outputs(const struct gy_engine *e);
+
+/** Bytes the engine holds (node pool, tables), for the memory_usage statistic. */
+size_t gy_engine_memory(const struct gy_engine *e);
+
+/** Scratch bytes gy_engine_predict needs for a call of up to @p nrows rows. */
+size_t gy_engine_scratch_size(const struct gy_engine *e, size_t nrows);
+
+/**
+ * Predicts @p nrows rows of @p x (nrows x n_features float32, row-major, NaN = missing).
+ * @p margins (may be NULL) gets nrows x n_margins, @p outputs (may be NULL) nrows x n_outputs.
+ * @p scratch holds at least gy_engine_scratch_size(e, nrows) bytes, 64-byte aligned.
+ * One row uses the single-row kernel, more use the batch kernel; one thread. Never fails.
+ */
+void gy_engine_predict(const struct gy_engine *e, const float *x, size_t nrows, void *scratch,
+                       float *margins, float *outputs);
+
+/**
+ * The same on @p nthreads threads of @p pool (rows split in contiguous halves/parts; small
+ * batches stay on the calling thread). @p pool may be NULL (then one thread). Allocates its
+ * scratch; GY_E_NOMEM only.
+ */
+enum gy_status gy_engine_predict_parallel(const struct gy_engine *e, struct gy_pool *pool,
+                                          const float *x, size_t nrows, float *margins,
+                                          float *outputs);
+
+/* ------------------------------------------------------------------ importers */
+
+/**
+ * Parses an XGBoost 1.7 UBJSON model (XGBoosterSaveModelToBuffer with {"format":"ubj"}, the
+ * .ubj files) with the same rules and errors as gy_model_trees_from_xgboost_json. Every length
+ * and count is bounded before anything is allocated; GY_E_INVALID names the byte offset of a
+ * malformed value. *out new.
+ */
+enum gy_status gy_model_trees_from_xgboost_ubj(const void *data, size_t len,
+                                               struct gy_trees **out);
+
+/**
+ * The feature names stored in an XGBoost model file (JSON or UBJSON, detected from the first
+ * byte), *names new (json array of strings) or an empty array when the model has none.
+ */
+enum gy_status gy_model_xgboost_feature_names(const void *data, size_t len, json_t **names);
+
 #endif /* GY_MODELS_H */
