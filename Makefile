@@ -69,6 +69,44 @@ $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main
 
 unit-build: $(BUILD)/gyre $(UNIT_BINS) $(REPLAY_BINS)
 
+# The embedding API (include/gyre.h): build/gyre.pc for installs, build/gyre-uninstalled.pc
+# for the build tree (pkg-config picks it up from PKG_CONFIG_PATH=build), the example
+# programs built against libgyre.a with exactly those flags, and make install.
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+GYRE_VERSION := $(shell awk '/^\#define GYRE_VERSION_(MAJOR|MINOR|PATCH) /{v=v s $$3; s="."} END{print v}' include/gyre.h)
+GYRE_PC_LIBS_PRIVATE := $(strip $(PKG_LIBS) -lxgboost -lm -pthread)
+EXAMPLE_BINS := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+.PHONY: examples install gyre-pc-force
+
+$(BUILD)/examples/%: examples/%.c include/gyre.h $(BUILD)/libgyre.a
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) -std=c11 $(OPT) $(SAN) -Wall -Wextra -Werror -Iinclude $(CFLAGS) -o $@ $< \
+	    -L$(BUILD) -lgyre $(GYRE_PC_LIBS_PRIVATE) $(LDLIBS)
+
+# $(1): output, $(2): prefix, $(3): includedir, $(4): libdir. Rewritten only when it changes.
+gyre_pc = sed -e 's|@PREFIX@|$(2)|' -e 's|@INCLUDEDIR@|$(3)|' -e 's|@LIBDIR@|$(4)|' \
+	    -e 's|@VERSION@|$(GYRE_VERSION)|' -e 's|@LIBS_PRIVATE@|$(GYRE_PC_LIBS_PRIVATE)|' \
+	    gyre.pc.in >$(1).tmp && { cmp -s $(1).tmp $(1) && rm -f $(1).tmp || mv -f $(1).tmp $(1); }
+$(BUILD)/gyre.pc: gyre.pc.in gyre-pc-force
+	@mkdir -p $(dir $@)
+	@$(call gyre_pc,$@,$(PREFIX),$${prefix}/include,$${prefix}/lib)
+$(BUILD)/gyre-uninstalled.pc: gyre.pc.in gyre-pc-force
+	@mkdir -p $(dir $@)
+	@$(call gyre_pc,$@,$(CURDIR),$(CURDIR)/include,$(abspath $(BUILD)))
+
+examples: $(EXAMPLE_BINS) $(BUILD)/gyre.pc $(BUILD)/gyre-uninstalled.pc
+unit-build: examples
+all: $(BUILD)/gyre.pc $(BUILD)/gyre-uninstalled.pc
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BUILD)/gyre $(DESTDIR)$(PREFIX)/bin/gyre
+	install -m 644 $(BUILD)/libgyre.a $(DESTDIR)$(PREFIX)/lib/libgyre.a
+	install -m 644 include/gyre.h $(DESTDIR)$(PREFIX)/include/gyre.h
+	install -m 644 $(BUILD)/gyre.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/gyre.pc
+
 # The full suite: what .ci/run runs.
 test: deps
 	$(MAKE) unit-build

@@ -3,8 +3,11 @@
  * gyre.h - gyre's embedding API: open a model bundle, read its signature, predict.
  *
  * This is the stable C interface to the inference engine that `gyre server` uses, for
- * programs that want predictions in-process (no HTTP, no database). It depends on nothing but
- * the C library: link with `pkg-config --cflags --libs gyre`.
+ * programs that want predictions in-process (no HTTP, no database). The header depends on
+ * nothing but the C library. gyre ships a static library (libgyre.a) whose own dependencies
+ * are listed in gyre.pc's Libs.private, so link with
+ * `cc prog.c $(pkg-config --cflags --libs --static gyre)`. docs/embedding.md has the guide,
+ * examples/predict.c a complete program.
  *
  *     gyre_model *m;
  *     char err[256];
@@ -19,8 +22,8 @@
  * Inputs are the model's raw input columns in signature order (gyre_model_input_name), as
  * they were in the training data: the bundle's fitted preprocessing (imputation, scaling,
  * one-hot encoding) is applied for you, by the same code that ran at training. NaN means
- * missing. Columns of type GYRE_TYPE_STRING (categories) cannot be passed as floats: use
- * gyre_predict_values for models that have them.
+ * missing (so is +-infinity, as at training). Columns of type GYRE_TYPE_STRING (categories)
+ * cannot be passed as floats: use gyre_predict_values for models that have them.
  *
  * Outputs per row are gyre_model_n_outputs() floats: the probability of the positive class
  * for binary classifiers, one probability per class for multi-class, the value for
@@ -29,8 +32,10 @@
  *
  * Thread-safety: a gyre_model is immutable once opened. Any number of threads may call the
  * predict functions on the same model at once. Close it once, after every call returned.
- * Errors: every function that can fail returns a gyre_status and, when @p err is not NULL,
- * writes a NUL-terminated message of at most errlen bytes naming what was wrong.
+ * Errors: every function that can fail returns a gyre_status and, when @p err is not NULL and
+ * errlen > 0, writes a NUL-terminated message of at most errlen bytes (including the NUL)
+ * naming what was wrong; a longer message is cut at a UTF-8 character boundary. On success
+ * err is set to "". The library never prints and never exits.
  */
 #ifndef GYRE_H
 #define GYRE_H
@@ -52,16 +57,19 @@ typedef enum gyre_status {
     GYRE_ERR_INVALID = 1,     /**< bad argument or input value */
     GYRE_ERR_IO = 2,          /**< the file cannot be read */
     GYRE_ERR_CORRUPT = 3,     /**< the bundle fails validation (checksum, bounds, fields) */
-    GYRE_ERR_UNSUPPORTED = 4, /**< a newer bundle format or an unknown objective */
+    GYRE_ERR_UNSUPPORTED = 4, /**< a newer bundle format, an unknown objective, or a model
+                                   beyond this build's limits */
     GYRE_ERR_NOMEM = 5,       /**< out of memory */
 } gyre_status;
 
 /** Type of an input column. */
 typedef enum gyre_type {
-    GYRE_TYPE_FLOAT = 1,  /**< floating-point numbers */
-    GYRE_TYPE_INT = 2,    /**< integers (passed as double/float) */
-    GYRE_TYPE_BOOL = 3,   /**< 0 or 1 */
-    GYRE_TYPE_STRING = 4, /**< categories */
+    GYRE_TYPE_FLOAT = 1,     /**< floating-point numbers */
+    GYRE_TYPE_INT = 2,       /**< integers (passed as double/float; truncated toward zero) */
+    GYRE_TYPE_BOOL = 3,      /**< 0 or 1 */
+    GYRE_TYPE_STRING = 4,    /**< categories */
+    GYRE_TYPE_TIMESTAMP = 5, /**< microseconds since the Unix epoch, UTC, as a number; a float
+                                  holds it only to about 2 minutes: prefer gyre_predict_values */
 } gyre_type;
 
 /** An open model (opaque). */
@@ -93,12 +101,15 @@ const char *gyre_model_name(const gyre_model *m);
 /** The objective ("binary:logistic", "multi:softprob", "reg:squarederror", ...); borrowed. */
 const char *gyre_model_objective(const gyre_model *m);
 
-/** Number of input columns, and the name and type of the i-th (i < n_inputs). */
+/**
+ * Number of input columns, and the name and type of the i-th. For i >= n_inputs the name is
+ * NULL and the type 0.
+ */
 size_t gyre_model_n_inputs(const gyre_model *m);
 const char *gyre_model_input_name(const gyre_model *m, size_t i);
 gyre_type gyre_model_input_type(const gyre_model *m, size_t i);
 
-/** Index of the input column named @p name, or -1. */
+/** Index of the input column named @p name (exact, case-sensitive), or -1. */
 long gyre_model_input_index(const gyre_model *m, const char *name);
 
 /** Output values per row; margins per row (the same except for multi:softmax). */
@@ -114,9 +125,12 @@ const char *gyre_model_metadata_json(const gyre_model *m);
 /**
  * Predicts @p nrows rows. @p x holds nrows x n_inputs floats, row-major, inputs in signature
  * order, NaN for missing. @p out gets nrows x n_outputs floats. Rows are evaluated on the
- * calling thread. GYRE_ERR_INVALID when the model has a GYRE_TYPE_STRING input, when a
- * pointer is NULL with nrows > 0, or when a value is not acceptable for its column (e.g. not
- * 0/1 for a boolean column).
+ * calling thread, in blocks of 256, so memory use stays bounded for any nrows. One row
+ * allocates nothing for models of up to 64 inputs and about 60 preprocessed features (it uses
+ * about 36 KiB of stack); batches and wider models allocate one block per call. nrows == 0
+ * is a no-op. GYRE_ERR_INVALID when the model has a GYRE_TYPE_STRING input, when a pointer
+ * is NULL with nrows > 0, or when a value is not acceptable for its column (not 0, 1 or NaN
+ * for a boolean column; the message names the row and column); @p out is then unspecified.
  */
 gyre_status gyre_predict(const gyre_model *m, const float *x, size_t nrows, float *out, char *err,
                          size_t errlen);
@@ -134,7 +148,9 @@ typedef struct gyre_value {
 /**
  * Predicts one row given as n_inputs values in signature order (categories as strings).
  * Unknown categories and missing values follow the model's fitted preprocessing. @p out gets
- * n_outputs floats.
+ * n_outputs floats. A string for a numeric column, or a number other than 0, 1 or NaN for a
+ * boolean column, is GYRE_ERR_INVALID naming the column; for a GYRE_TYPE_STRING column a
+ * NULL str is missing (num is ignored).
  */
 gyre_status gyre_predict_values(const gyre_model *m, const gyre_value *row, float *out, char *err,
                                 size_t errlen);
