@@ -33,6 +33,7 @@ extern const struct gy_cli_cmd gy_cli_tracking_cmds[]; /* runs.c: gyre runs ... 
 extern const struct gy_cli_cmd gy_cli_registry_cmds[]; /* models.c: gyre models ... */
 extern const struct gy_cli_cmd gy_cli_model_cmds[];    /* model.c: gyre model inspect ... */
 extern const struct gy_cli_cmd gy_cli_train_cmds[];    /* train.c: gyre train */
+extern const struct gy_cli_cmd gy_cli_deploy_cmds[];   /* deploy.c: gyre deploy ... */
 
 /**
  * A tiny option parser over argv: positional arguments are collected in order, "--name value",

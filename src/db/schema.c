@@ -344,6 +344,42 @@ static const struct gy_db_migration migrations[] = {
         " at_ms BIGINT NOT NULL);"
         "CREATE INDEX model_alias_history_model ON model_alias_history (model_id, id);",
     },
+    /*
+     * A deployment's current routing spec (JSON, src/serving) and every revision of it; a
+     * rollback is a new revision that copies an old spec.
+     */
+    {
+        4,
+        "serving: deployments and their revisions",
+        "CREATE TABLE deployments ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " name TEXT NOT NULL UNIQUE,"
+        " revision BIGINT NOT NULL,"
+        " spec TEXT NOT NULL,"
+        " created_us BIGINT NOT NULL,"
+        " updated_us BIGINT NOT NULL);"
+        "CREATE TABLE deployment_revisions ("
+        " deployment BIGINT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,"
+        " revision BIGINT NOT NULL,"
+        " spec TEXT NOT NULL,"
+        " created_us BIGINT NOT NULL,"
+        " reason TEXT,"
+        " PRIMARY KEY (deployment, revision)) WITHOUT ROWID;",
+        "CREATE TABLE deployments ("
+        " id BIGSERIAL PRIMARY KEY,"
+        " name TEXT NOT NULL UNIQUE,"
+        " revision BIGINT NOT NULL,"
+        " spec TEXT NOT NULL,"
+        " created_us BIGINT NOT NULL,"
+        " updated_us BIGINT NOT NULL);"
+        "CREATE TABLE deployment_revisions ("
+        " deployment BIGINT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,"
+        " revision BIGINT NOT NULL,"
+        " spec TEXT NOT NULL,"
+        " created_us BIGINT NOT NULL,"
+        " reason TEXT,"
+        " PRIMARY KEY (deployment, revision));",
+    },
 };
 
 static const char version_table_sql[] = "CREATE TABLE IF NOT EXISTS gy_schema_version ("

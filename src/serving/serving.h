@@ -34,6 +34,15 @@
 #include "db/db.h"
 #include "models/models.h"
 
+/*
+ * "Known but not loadable" (a refused model version, an unloaded endpoint). base.h has no
+ * such code yet, so it is an alias of GY_E_BUSY (both mean "503: not now") until one is added
+ * there; the error text always says which case it is.
+ */
+#ifndef GY_E_UNAVAILABLE
+#define GY_E_UNAVAILABLE GY_E_BUSY
+#endif
+
 /* ------------------------------------------------------------------ tensors */
 
 /** V2 datatypes. */
@@ -99,11 +108,11 @@ struct gy_deploy_spec {
     size_t n_routes;
     struct gy_deploy_route *shadows; /* mirrored, results logged, never returned */
     size_t n_shadows;
-    char *sticky_header;           /* NULL: each request routed at random by weight */
-    uint32_t max_batch_size;       /* 0: dynamic batching off (default) */
-    uint64_t max_queue_delay_us;   /* batching: longest wait for a fuller batch */
-    uint32_t max_queue_size;       /* batching: queued requests beyond this get 503 */
-    double log_sample;             /* share of requests written to the prediction log, 0..1 */
+    char *sticky_header;         /* NULL: each request routed at random by weight */
+    uint32_t max_batch_size;     /* 0: dynamic batching off (default) */
+    uint64_t max_queue_delay_us; /* batching: longest wait for a fuller batch */
+    uint32_t max_queue_size;     /* batching: queued requests beyond this get 503 */
+    double log_sample;           /* share of requests written to the prediction log, 0..1 */
 };
 
 void gy_deploy_spec_free(struct gy_deploy_spec *s);
@@ -152,16 +161,16 @@ enum gy_status gy_deploy_delete(struct gy_db *db, const char *name);
 /* ------------------------------------------------------------------ the live state */
 
 struct gy_serving;
-struct gy_served_model;    /* one loaded model version (refcounted) */
-struct gy_serving_target;  /* an acquired endpoint snapshot (refcounted) */
+struct gy_served_model;   /* one loaded model version (refcounted) */
+struct gy_serving_target; /* an acquired endpoint snapshot (refcounted) */
 
 struct gy_serving_config {
-    const char *home;           /* data home (required) */
-    const char *db_url;         /* NULL/"": SQLite in home */
-    unsigned poll_ms;           /* watcher interval, default 250 */
-    int batch_threads;          /* threads running batches, default 1 */
-    size_t shadow_queue;        /* shadow requests waiting at most, default 1024 (then dropped) */
-    int allow_inf;              /* 0 (default): an Inf input is refused; 1: passed to the model */
+    const char *home;    /* data home (required) */
+    const char *db_url;  /* NULL/"": SQLite in home */
+    unsigned poll_ms;    /* watcher interval, default 250 */
+    int batch_threads;   /* threads running batches, default 1 */
+    size_t shadow_queue; /* shadow requests waiting at most, default 1024 (then dropped) */
+    int allow_inf;       /* 0 (default): an Inf input is refused; 1: passed to the model */
 };
 void gy_serving_config_init(struct gy_serving_config *cfg);
 
@@ -198,6 +207,14 @@ int gy_serving_target_is_deployment(const struct gy_serving_target *t);
 const struct gy_served_model *gy_serving_target_primary(const struct gy_serving_target *t);
 /** Versions the endpoint can answer with now (ascending, deduplicated), *n of them. */
 const int64_t *gy_serving_target_versions(const struct gy_serving_target *t, size_t *n);
+/**
+ * The request header whose value routes stickily (the deployment's sticky_header; borrowed
+ * while @p t is held), or NULL: the protocol layer passes that header's value as
+ * gy_serving_call.sticky.
+ */
+const char *gy_serving_target_sticky_header(const struct gy_serving_target *t);
+/** The deployment's log_sample (0 for an implicit endpoint): the share of requests to log. */
+double gy_serving_target_log_sample(const struct gy_serving_target *t);
 
 /** What a served model exposes (all borrowed while the model is held). */
 const char *gy_served_model_name(const struct gy_served_model *m);
@@ -223,18 +240,18 @@ struct gy_serving_call {
     /* in */
     const struct gy_tensor *inputs;
     size_t n_inputs;
-    const char *sticky;         /* value of the deployment's sticky header, or NULL */
-    const char *request_id;     /* for the prediction log */
-    int want_margins;           /* 1: also compute margins */
-    struct gy_arena *arena;     /* outputs and scratch are allocated here */
+    const char *sticky;     /* value of the deployment's sticky header, or NULL */
+    const char *request_id; /* for the prediction log */
+    int want_margins;       /* 1: also compute margins */
+    struct gy_arena *arena; /* outputs and scratch are allocated here */
     /* out (valid while the target is held) */
     const struct gy_served_model *model; /* the version that answered */
     const char *variant;                 /* "MODEL@REF" of the route that answered */
     uint64_t nrows;
-    size_t n_outputs;  /* per row */
-    float *outputs;    /* nrows x n_outputs */
-    size_t n_margins;  /* per row */
-    float *margins;    /* nrows x n_margins, when want_margins */
+    size_t n_outputs;              /* per row */
+    float *outputs;                /* nrows x n_outputs */
+    size_t n_margins;              /* per row */
+    float *margins;                /* nrows x n_margins, when want_margins */
     uint64_t queue_ns, compute_ns; /* time spent waiting for a batch, and computing */
 };
 
@@ -247,8 +264,10 @@ enum gy_status gy_serving_infer(struct gy_serving_target *t, struct gy_serving_c
 
 /**
  * The same without blocking: @p done is called exactly once with the result, either before
- * this returns (no batching, or an immediate error) or later on a batcher thread. @p call
- * and its arena must stay valid until then.
+ * this returns (no batching, or an immediate error) or later on a batcher thread (where
+ * gy_error_msg() holds the error text during the callback). @p call and its arena must stay
+ * valid until then. A queued request holds its own reference to @p t, but call->model and
+ * call->variant are valid after @p done returns only while the caller still holds @p t.
  */
 typedef void (*gy_serving_done_fn)(struct gy_serving_call *call, enum gy_status rc, void *ctx);
 void gy_serving_infer_async(struct gy_serving_target *t, struct gy_serving_call *call,
@@ -257,8 +276,10 @@ void gy_serving_infer_async(struct gy_serving_target *t, struct gy_serving_call 
 /* ------------------------------------------------------------------ repository */
 
 /**
- * Makes endpoint @p name resident (loading its models now) or drops it; V2 repository
- * load/unload. Unloading lets in-flight requests finish on the old snapshot.
+ * Makes endpoint @p name resident (loading its models now, ignoring any retry backoff) or drops
+ * it; V2 repository load/unload. Unloading lets in-flight requests finish on the old snapshot;
+ * afterwards the name (every pinned version of it too) answers GY_E_UNAVAILABLE "unloaded"
+ * until it is loaded again, and the watcher does not bring an unloaded deployment back.
  */
 enum gy_status gy_serving_load(struct gy_serving *s, const char *name);
 enum gy_status gy_serving_unload(struct gy_serving *s, const char *name);
@@ -281,14 +302,14 @@ struct gy_stat_duration {
 struct gy_model_stats {
     const char *name;
     int64_t version;
-    uint64_t last_inference_ms;  /* wall clock of the last request; 0 if none */
-    uint64_t inference_count;    /* rows inferred */
-    uint64_t execution_count;    /* engine runs (a batch is one) */
-    uint64_t pending;            /* requests in flight now */
+    uint64_t last_inference_ms; /* wall clock of the last request; 0 if none */
+    uint64_t inference_count;   /* rows inferred */
+    uint64_t execution_count;   /* engine runs (a batch is one) */
+    uint64_t pending;           /* requests in flight now */
     struct gy_stat_duration success, fail, queue, compute_input, compute_infer, compute_output;
-    uint64_t fail_by_reason[4];  /* GY_FAIL_* below */
-    uint64_t memory_bytes;       /* engine + bundle */
-    uint64_t load_ns;            /* how long loading took */
+    uint64_t fail_by_reason[4]; /* GY_FAIL_* below */
+    uint64_t memory_bytes;      /* engine + bundle */
+    uint64_t load_ns;           /* how long loading took */
 };
 enum { GY_FAIL_REJECTED = 0, GY_FAIL_BACKEND = 1, GY_FAIL_CANCELED = 2, GY_FAIL_OTHER = 3 };
 
@@ -304,7 +325,7 @@ struct gy_variant_stats {
     int shadow;          /* 1 for a shadow */
     uint64_t routed;     /* requests answered (shadows: mirrored) */
     uint64_t errors;
-    uint64_t dropped;    /* shadows: dropped because the queue was full */
+    uint64_t dropped;                      /* shadows: dropped because the queue was full */
     uint64_t bucket[GY_SERVING_N_BUCKETS]; /* cumulative counts of latency <= bucket */
     uint64_t count;
     double sum_s;
@@ -320,7 +341,8 @@ struct gy_serving_totals {
 /**
  * Calls @p fn for every loaded model version, then @p vfn for every variant (either may be
  * NULL), with a consistent-enough snapshot (each counter read atomically). Strings are valid
- * during the callback only.
+ * during the callback only. The callbacks run under the serving state's list locks: they must
+ * not call back into serving. Implicit endpoints (registry references) have no variants.
  */
 void gy_serving_stats(struct gy_serving *s, void (*fn)(const struct gy_model_stats *, void *),
                       void (*vfn)(const struct gy_variant_stats *, void *), void *ctx);
