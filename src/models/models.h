@@ -285,7 +285,6 @@ enum gy_status gy_model_predict_row(const struct gy_model_bundle *b,
 void gy_model_predict_matrix(const struct gy_model_bundle *b, const float *x, size_t nrows,
                              float *margins, float *outputs);
 
-
 /* ------------------------------------------------------------------ fast engine */
 
 /**
@@ -305,8 +304,10 @@ struct gy_engine;
 
 /**
  * Compiles the estimator of @p b (trees or linear). The engine keeps no pointer into @p b.
- * GY_E_NOMEM; GY_E_TOO_LARGE for a forest deeper than the kernels support (the text says
- * how deep). *out new (gy_engine_free).
+ * Any validated estimator compiles (trees deeper than the fixed-step walk use a walk that
+ * stops at the leaf). GY_E_NOMEM; GY_E_INVALID for an estimator that fails
+ * gy_model_trees_validate / gy_model_linear_validate (only possible for a hand-built one).
+ * *out new (gy_engine_free), NULL on error.
  */
 enum gy_status gy_engine_create(const struct gy_model_bundle *b, struct gy_engine **out);
 
@@ -324,14 +325,19 @@ size_t gy_engine_n_outputs(const struct gy_engine *e);
 /** Bytes the engine holds (node pool, tables), for the memory_usage statistic. */
 size_t gy_engine_memory(const struct gy_engine *e);
 
-/** Scratch bytes gy_engine_predict needs for a call of up to @p nrows rows. */
+/**
+ * Scratch bytes gy_engine_predict needs for a call of up to @p nrows rows (at most a few
+ * hundred KiB for any nrows: the batch kernel works in blocks of 64 rows; tens of KiB for
+ * 100 features). Non-decreasing in @p nrows.
+ */
 size_t gy_engine_scratch_size(const struct gy_engine *e, size_t nrows);
 
 /**
  * Predicts @p nrows rows of @p x (nrows x n_features float32, row-major, NaN = missing).
  * @p margins (may be NULL) gets nrows x n_margins, @p outputs (may be NULL) nrows x n_outputs.
  * @p scratch holds at least gy_engine_scratch_size(e, nrows) bytes, 64-byte aligned.
- * One row uses the single-row kernel, more use the batch kernel; one thread. Never fails.
+ * Up to 5 rows run the single-row kernel row by row, more the batch kernel (blocks of 64 rows);
+ * one thread, no allocation, no lock. Never fails. Thread-safe (distinct scratch per thread).
  */
 void gy_engine_predict(const struct gy_engine *e, const float *x, size_t nrows, void *scratch,
                        float *margins, float *outputs);
@@ -353,13 +359,20 @@ enum gy_status gy_engine_predict_parallel(const struct gy_engine *e, struct gy_p
  * and count is bounded before anything is allocated; GY_E_INVALID names the byte offset of a
  * malformed value. *out new.
  */
-enum gy_status gy_model_trees_from_xgboost_ubj(const void *data, size_t len,
-                                               struct gy_trees **out);
+enum gy_status gy_model_trees_from_xgboost_ubj(const void *data, size_t len, struct gy_trees **out);
 
 /**
  * The feature names stored in an XGBoost model file (JSON or UBJSON, detected from the first
- * byte), *names new (json array of strings) or an empty array when the model has none.
+ * bytes: '{' followed by a UBJSON length marker is UBJSON), *names new (json array of strings)
+ * or an empty array when the model has none. GY_E_INVALID for a malformed file or names that
+ * are not non-empty strings.
  */
 enum gy_status gy_model_xgboost_feature_names(const void *data, size_t len, json_t **names);
+
+/**
+ * An XGBoost model file in either format (detected as for gy_model_xgboost_feature_names):
+ * gy_model_trees_from_xgboost_json or gy_model_trees_from_xgboost_ubj. *out new.
+ */
+enum gy_status gy_model_trees_from_xgboost(const void *data, size_t len, struct gy_trees **out);
 
 #endif /* GY_MODELS_H */

@@ -6,17 +6,17 @@
  * values XGBoost holds (JSON text printed from a float, read back through a double, with the one
  * double-rounding case resolved). Nodes unreachable from the root (deleted by pruning) are
  * dropped and the rest renumbered in their original order. Categorical splits and gblinear
- * are refused for now. Nothing is trusted: every count, index and value is checked.
+ * are refused for now. Nothing is trusted: every count, index and value is checked. The
+ * document walker (gy__model_xgboost_import) also serves the UBJSON reader (xgboost_ubj.c),
+ * and the feature names of either format are read here.
  */
-#include "models/models_int.h"
+#include "models/xgboost_int.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define XGB_MAX_JSON_DEPTH 32
 
 static enum gy_status bad(const char *fmt, const char *what)
 {
@@ -230,9 +230,8 @@ static enum gy_status tree_reach(const struct xtree *x, size_t ti, uint8_t *keep
     return GY_OK;
 }
 
-enum gy_status gy_model_trees_from_xgboost_json(const char *text, size_t len, struct gy_trees **out)
+enum gy_status gy__model_xgboost_import(const json_t *root, struct gy_trees **out)
 {
-    json_t *root = NULL;
     const json_t *learner, *mp, *gb, *model, *trees, *info, *wdrop = NULL;
     const char *objective, *gbname;
     int64_t num_feature, num_class = 0, num_target = 1, num_trees, npt = 1;
@@ -245,9 +244,6 @@ enum gy_status gy_model_trees_from_xgboost_json(const char *text, size_t len, st
     size_t maxn = 1;
 
     *out = NULL;
-    rc = gy_json_parse(text, len, XGB_MAX_JSON_DEPTH, "XGBoost model", &root);
-    if (rc)
-        return rc;
     learner = json_object_get(root, "learner");
     if (!json_is_object(learner)) {
         rc = bad("has no \"learner\" object", "document");
@@ -432,6 +428,136 @@ out:
     gy_free(keep);
     gy_free(map);
     gy_free(stack);
+    return rc;
+}
+
+/*
+ * XGBoost writes non-finite floats as the bare tokens NaN, Infinity and -Infinity (a
+ * categorical split's split_conditions is NaN), which JSON does not have. When the text holds
+ * any outside a string, *copy (new) gets the text with each replaced by null - the UBJSON
+ * reader's reading of a non-finite float too - so the walker can say what is really wrong.
+ */
+static enum gy_status nonfinite_to_null(const char *text, size_t len, char **copy, size_t *clen)
+{
+    static const char *const toks[] = {"-Infinity", "Infinity", "NaN"};
+    struct gy_buf b;
+    size_t i = 0, from = 0;
+    int in_str = 0, found = 0;
+
+    *copy = NULL;
+    gy_buf_init(&b, len + len / 2 + 16);
+    for (i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+            continue;
+        }
+        for (size_t k = 0; k < GY_ARRAY_LEN(toks); k++) {
+            size_t n = strlen(toks[k]);
+            if (len - i >= n && memcmp(text + i, toks[k], n) == 0) {
+                if (gy_buf_append(&b, text + from, i - from) || gy_buf_puts(&b, "null")) {
+                    gy_buf_free(&b);
+                    return gy_error_set(GY_E_NOMEM, "out of memory");
+                }
+                found = 1;
+                i += n - 1;
+                from = i + 1;
+                break;
+            }
+        }
+    }
+    if (!found) {
+        gy_buf_free(&b);
+        return GY_OK;
+    }
+    if (gy_buf_append(&b, text + from, len - from)) {
+        gy_buf_free(&b);
+        return gy_error_set(GY_E_NOMEM, "out of memory");
+    }
+    *copy = gy_buf_detach(&b, clen);
+    return GY_OK;
+}
+
+/* Parses XGBoost's JSON text (with its non-finite tokens) into *root (new). */
+static enum gy_status xgb_json_parse(const char *text, size_t len, json_t **root)
+{
+    char *copy = NULL;
+    size_t clen = 0;
+    enum gy_status rc = nonfinite_to_null(text, len, &copy, &clen);
+    if (rc)
+        return rc;
+    rc = gy_json_parse(copy ? copy : text, copy ? clen : len, GY_XGB_MAX_DEPTH, "XGBoost model",
+                       root);
+    gy_free(copy);
+    return rc;
+}
+
+enum gy_status gy_model_trees_from_xgboost_json(const char *text, size_t len, struct gy_trees **out)
+{
+    json_t *root = NULL;
+    enum gy_status rc;
+
+    *out = NULL;
+    rc = xgb_json_parse(text, len, &root);
+    if (rc)
+        return rc;
+    rc = gy__model_xgboost_import(root, out);
     json_decref(root);
     return rc;
+}
+
+/* ------------------------------------------------------------------ feature names */
+
+enum gy_status gy__model_xgboost_names(const json_t *root, json_t **names)
+{
+    const json_t *fn = json_object_get(json_object_get(root, "learner"), "feature_names");
+    const json_t *v;
+    size_t i;
+
+    *names = NULL;
+    if (fn && !json_is_array(fn))
+        return bad("is not an array", "learner.feature_names");
+    json_array_foreach(fn, i, v)
+    {
+        if (!json_is_string(v) || json_string_length(v) == 0)
+            return gy_error_set(GY_E_INVALID,
+                                "XGBoost model: learner.feature_names[%zu] is not a non-empty "
+                                "string",
+                                i);
+    }
+    *names = fn ? json_deep_copy(fn) : json_array();
+    if (!*names)
+        return gy_error_set(GY_E_NOMEM, "out of memory");
+    return GY_OK;
+}
+
+enum gy_status gy_model_xgboost_feature_names(const void *data, size_t len, json_t **names)
+{
+    json_t *root = NULL;
+    enum gy_status rc;
+
+    *names = NULL;
+    if (gy__model_xgboost_is_ubj(data, len))
+        rc = gy__model_ubj_parse(data, len, 1, &root);
+    else
+        rc = xgb_json_parse(data, len, &root);
+    if (rc)
+        return rc;
+    rc = gy__model_xgboost_names(root, names);
+    json_decref(root);
+    return rc;
+}
+
+enum gy_status gy_model_trees_from_xgboost(const void *data, size_t len, struct gy_trees **out)
+{
+    if (gy__model_xgboost_is_ubj(data, len))
+        return gy_model_trees_from_xgboost_ubj(data, len, out);
+    return gy_model_trees_from_xgboost_json(data, len, out);
 }
