@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * api.c - the application context of the HTTP API (struct gy_api): the data home, the
- * metadata store URL and one database handle per worker thread. struct gy_db is not
- * thread-safe, so each thread that serves requests opens its own handle on first use; the
- * context keeps a list of them (under a mutex) so that gy_api_free can close them all once the
- * server has stopped. A thread-local cache makes the common lookup lock-free.
+ * metadata store URL, the serving state and V2 limits given by `gyre server`, and one
+ * database handle per worker thread. struct gy_db is not thread-safe, so each thread that
+ * serves requests opens its own handle on first use; the context keeps a list of them (under
+ * a mutex) so that gy_api_free can close them all once the server has stopped. A thread-local
+ * cache makes the common lookup lock-free.
  */
 #include "api/api.h"
 
@@ -24,6 +25,9 @@ struct gy_api {
     char *home;
     char *db_url;
     char *tmp_dir;
+    struct gy_serving *serving;
+    uint64_t v2_max_elements;
+    int v2_not_ready_status;
     pthread_mutex_t mu;
     struct api_slot *slots;
     size_t nslots;
@@ -49,6 +53,9 @@ enum gy_status gy_api_create(const struct gy_api_config *cfg, struct gy_api **ou
     if (!api)
         return gy_error_set(GY_E_NOMEM, "out of memory");
     api->id = atomic_fetch_add(&next_id, 1);
+    api->serving = cfg->serving;
+    api->v2_max_elements = cfg->v2_max_elements ? cfg->v2_max_elements : (uint64_t)1 << 24;
+    api->v2_not_ready_status = cfg->v2_not_ready_status == 400 ? 400 : 503;
     pthread_mutex_init(&api->mu, NULL);
     hl = strlen(cfg->home);
     api->home = gy_strdup(cfg->home);
@@ -98,6 +105,21 @@ const char *gy_api_db_url(const struct gy_api *api)
 const char *gy_api_home(const struct gy_api *api)
 {
     return api->home;
+}
+
+struct gy_serving *gy_api_serving(const struct gy_api *api)
+{
+    return api->serving;
+}
+
+uint64_t gy_api_v2_max_elements(const struct gy_api *api)
+{
+    return api->v2_max_elements;
+}
+
+int gy_api_v2_not_ready_status(const struct gy_api *api)
+{
+    return api->v2_not_ready_status;
 }
 
 const char *gy_api_tmp_dir(const struct gy_api *api)

@@ -29,10 +29,22 @@
 
 struct gy_api;
 
+struct gy_serving;
+
 /** What the API needs to know about its installation. */
 struct gy_api_config {
     const char *home;   /**< data home directory (required) */
     const char *db_url; /**< NULL/"": SQLite in home; or a postgresql:// URL */
+    /**
+     * The live serving state behind the V2 inference routes and /metrics (borrowed: it must
+     * outlive the API context; freed by the caller after the HTTP server stops). NULL: those
+     * routes answer 503.
+     */
+    struct gy_serving *serving;
+    /** V2: most tensor elements in one request (all inputs); 0: 1 << 24. */
+    uint64_t v2_max_elements;
+    /** V2: status of a "not ready" answer (server or model): 503 (0 = default) or 400. */
+    int v2_not_ready_status;
 };
 
 /**
@@ -70,6 +82,15 @@ enum gy_status gy_api_db(struct gy_api *api, struct gy_db **db);
  */
 void gy_api_db_reset(struct gy_api *api);
 
+/** The serving state given in the config (borrowed), or NULL. */
+struct gy_serving *gy_api_serving(const struct gy_api *api);
+
+/** The V2 element limit (the config's, or 1 << 24). */
+uint64_t gy_api_v2_max_elements(const struct gy_api *api);
+
+/** The V2 "not ready" status: 503 or 400. */
+int gy_api_v2_not_ready_status(const struct gy_api *api);
+
 /** Number of database handles currently open (one per thread that has used one). */
 size_t gy_api_db_count(struct gy_api *api);
 
@@ -105,5 +126,16 @@ void gy_api_mlflow_error_writer(struct gy_http_req *req, struct gy_http_resp *re
  */
 extern const struct gy_http_route gy_api_jobs_routes[];
 extern const size_t gy_api_jobs_routes_len;
+
+/**
+ * v2.c: the KServe/Triton V2 inference protocol under /v2 (health, metadata, infer with the
+ * binary tensor extension, repository index/load/unload, statistics). See docs/v2.md.
+ */
+extern const struct gy_http_route gy_api_v2_routes[];
+extern const size_t gy_api_v2_routes_len;
+
+/** metrics.c: GET /metrics, Prometheus text exposition. See docs/metrics.md. */
+extern const struct gy_http_route gy_api_metrics_routes[];
+extern const size_t gy_api_metrics_routes_len;
 
 #endif /* GY_API_H */

@@ -179,6 +179,7 @@ GY__MLFLOW_HANDLER(, gy__mlflow_proxy_download, 0)
     const char *rel;
     struct gy_db *db;
     struct stat st;
+    struct gy_db_object_info info;
     int64_t size = 0;
     int fd;
     enum gy_status rc;
@@ -186,8 +187,26 @@ GY__MLFLOW_HANDLER(, gy__mlflow_proxy_download, 0)
     if ((rc = proxy_resolve(c, gy_http_req_capture_raw(c->req, "path"),
                             gy_http_req_capture(c->req, "path"), 1, &db, run_id, &rel)) ||
         (rc = gy_tracking_artifact_stat(db, run_id, rel, hex, &size)) ||
+        (rc = gy_db_object_stat(db, hex, &info)) ||
         (rc = gy_db_object_path(db, hex, file, sizeof file)))
         return rc;
+    if (info.encrypted) {
+        /* Ciphertext on disk: decrypt and authenticate the whole object, then send it. */
+        struct gy_buf data;
+        gy_buf_init(&data, (size_t)1 << 31);
+        if ((rc = gy_db_object_get(db, hex, &data)) || data.len != (size_t)size ||
+            (rc = disposition(c->resp, rel)) ||
+            (rc = gy_http_resp_header(c->resp, "X-Content-Type-Options", "nosniff"))) {
+            gy_buf_free(&data);
+            return rc ? rc
+                      : gy_error_set(GY_E_CORRUPT,
+                                     "artifact '%s' of run %s: its object %s has the wrong size",
+                                     rel, run_id, hex);
+        }
+        rc = gy_http_resp_bytes(c->resp, 200, mime_type(rel), data.data, data.len, GY_HTTP_COPY);
+        gy_buf_free(&data);
+        return rc;
+    }
     fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return gy_error_set(GY_E_CORRUPT, "artifact '%s' of run %s: its object %s is missing", rel,

@@ -213,6 +213,8 @@ static const struct {
     {"mlflow", gy_api_mlflow_routes, &gy_api_mlflow_routes_len, "/api/2.0/mlflow",
      gy_api_mlflow_error_writer},
     {"jobs", gy_api_jobs_routes, &gy_api_jobs_routes_len, NULL, NULL},
+    {"v2", gy_api_v2_routes, &gy_api_v2_routes_len, NULL, NULL},
+    {"metrics", gy_api_metrics_routes, &gy_api_metrics_routes_len, NULL, NULL},
     /* ("/api/2.0/mlflow" covers /api/2.0/mlflow/ and /api/2.0/mlflow-artifacts/.)
      * ADD MORE TABLES HERE. */
 };

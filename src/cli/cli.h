@@ -34,6 +34,9 @@ extern const struct gy_cli_cmd gy_cli_registry_cmds[]; /* models.c: gyre models 
 extern const struct gy_cli_cmd gy_cli_model_cmds[];    /* model.c: gyre model inspect ... */
 extern const struct gy_cli_cmd gy_cli_train_cmds[];    /* train.c: gyre train */
 extern const struct gy_cli_cmd gy_cli_deploy_cmds[];   /* deploy.c: gyre deploy ... */
+extern const struct gy_cli_cmd gy_cli_token_cmds[];    /* token.c: gyre token ... */
+extern const struct gy_cli_cmd gy_cli_audit_cmds[];    /* audit.c: gyre audit ... */
+extern const struct gy_cli_cmd gy_cli_admin_cmds[];    /* admin.c: gyre admin ... */
 
 /**
  * A tiny option parser over argv: positional arguments are collected in order, "--name value",

@@ -2,6 +2,7 @@
 /*
  * dataset.c - dataset commands: create, ingest, list, show, versions, head and export.
  */
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "lake/lake.h"
 
@@ -109,6 +110,7 @@ static int cmd_create(int argc, char **argv)
         return ex;
     }
     rc = gy_lake_dataset_create(db, pos[0], schema, gy_cli_get(o, NOPTS(o), "--description"));
+    gy_audit_cli(db, "dataset.create", rc, NULL, "datasets/%s", pos[0]);
     if (rc == GY_OK)
         printf("created dataset %s%s\n", pos[0],
                schema ? "" : " (schema will be inferred at the first ingest)");
@@ -226,6 +228,7 @@ static int cmd_ingest(int argc, char **argv)
                    s > 0 ? (double)res.bytes_in / 1e6 / s : 0.0);
         }
     }
+    gy_audit_cli(db, "dataset.ingest", rc, NULL, "datasets/%s", pos[0]);
     gy_db_free(db);
     return rc ? gy_cli_fail(rc, "ingest failed, nothing was committed") : GY_EXIT_OK;
 }

@@ -6,6 +6,7 @@
  * request header and batches dynamically. Every change is a revision; a running server applies
  * it within a second. A short summary for people, --json for scripts.
  */
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "serving/serving.h"
 
@@ -331,6 +332,8 @@ static int create_or_update(int argc, char **argv, int update)
     }
     rc = update ? gy_deploy_update(db, spec, o[O_REASON].value, &d)
                 : gy_deploy_create(db, spec, o[O_REASON].value, &d);
+    gy_audit_cli(db, update ? "deploy.update" : "deploy.create", rc, NULL, "deployments/%s",
+                 pos[0]);
     ex = finish(rc, d, o[O_JSON].value != NULL);
 out:
     json_decref(d);
@@ -475,6 +478,7 @@ static int cmd_rollback(int argc, char **argv)
     if ((ex = gy_cli_open_db(&db)))
         return ex;
     rc = gy_deploy_rollback(db, pos[0], to, o[1].value, &d);
+    gy_audit_cli(db, "deploy.rollback", rc, NULL, "deployments/%s", pos[0]);
     ex = finish(rc, d, o[2].value != NULL);
     json_decref(d);
     gy_db_free(db);
@@ -493,6 +497,7 @@ static int cmd_delete(int argc, char **argv)
     if ((ex = gy_cli_open_db(&db)))
         return ex;
     rc = gy_deploy_delete(db, pos[0]);
+    gy_audit_cli(db, "deploy.delete", rc, NULL, "deployments/%s", pos[0]);
     if (rc == GY_OK)
         printf("deleted deployment %s\n", pos[0]);
     gy_db_free(db);

@@ -4,6 +4,7 @@
  * Models are named everywhere by a reference: MODEL, MODEL@alias, MODEL@N, MODEL/N. Tables
  * for people, --json for scripts (the MLflow JSON of the registry).
  */
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "registry/registry.h"
 #include "tracking/tracking.h"
@@ -360,6 +361,7 @@ static int cmd_register(int argc, char **argv)
     rc = gy_registry_register(db, pos[0], gy_cli_get(o, NOPTS(o), "--run"),
                               gy_cli_get(o, NOPTS(o), "--source"),
                               gy_cli_get(o, NOPTS(o), "--bundle"), ds, dsver, &version);
+    gy_audit_cli(db, "model.register", rc, NULL, "models/%s@%lld", pos[0], (long long)version);
     if (rc == GY_OK)
         printf("registered %s version %lld\n", pos[0], (long long)version);
     gy_db_free(db);
@@ -391,6 +393,8 @@ static int cmd_alias(int argc, char **argv)
         return ex;
     rc = del ? gy_registry_alias_delete(db, pos[0], pos[1])
              : gy_registry_alias_set(db, pos[0], pos[1], version);
+    gy_audit_cli(db, del ? "model.alias.delete" : "model.alias.set", rc, NULL, "models/%s@%s",
+                 pos[0], pos[1]);
     if (rc == GY_OK && del)
         printf("removed alias %s of %s\n", pos[1], pos[0]);
     else if (rc == GY_OK)
@@ -422,6 +426,7 @@ static int cmd_stage(int argc, char **argv)
         return ex;
     rc = gy_registry_version_stage(db, pos[0], version, stage,
                                    gy_cli_get(o, NOPTS(o), "--archive-existing") != NULL, NULL);
+    gy_audit_cli(db, "model.stage", rc, NULL, "models/%s@%lld", pos[0], (long long)version);
     if (rc == GY_OK)
         printf("%s version %lld is now in stage %s\n", pos[0], (long long)version,
                gy_registry_stage_str(stage));

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * server.c - `gyre server`: parses the flags, opens the data home (struct gy_api), starts the
- * HTTP server with every API route table, reports where it listens (stderr and --ready-file),
- * then waits in sigwait for SIGTERM or SIGINT and shuts down gracefully: no new connections,
- * in-flight requests finish (bounded), per-thread database handles are closed, exit 0.
+ * server.c - `gyre server`: parses the flags, creates the serving state (src/serving: loads
+ * every deployment and starts the watcher that applies alias and deployment changes), opens
+ * the data home (struct gy_api), starts the HTTP server with every API route table (native,
+ * MLflow, V2 inference, /metrics), reports where it listens (stderr and --ready-file), then
+ * waits in sigwait for SIGTERM or SIGINT and shuts down gracefully: no new connections,
+ * in-flight requests finish (bounded), the serving state stops (queued batches finish),
+ * per-thread database handles are closed, exit 0.
  * No work happens in a signal handler: the signals are blocked in every thread and taken
  * synchronously by the main thread.
  */
 #include "api/api.h"
 #include "cli/cli.h"
 #include "http/http.h"
+#include "serving/serving.h"
 
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -102,11 +106,17 @@ static int cmd_server(int argc, char **argv)
         {"--quiet-access-log", NULL, 0, NULL, 0},
         {"--max-connections", NULL, 1, NULL, 0},
         {"--max-upload", NULL, 1, NULL, 0},
+        {"--poll-ms", NULL, 1, NULL, 0},
+        {"--allow-inf", NULL, 0, NULL, 0},
+        {"--max-elements", NULL, 1, NULL, 0},
+        {"--not-ready-status", NULL, 1, NULL, 0},
     };
     char *pos[64];
     size_t npos;
     struct gy_http_config cfg;
     struct gy_api_config acfg = {0};
+    struct gy_serving_config scfg;
+    struct gy_serving *serving = NULL;
     struct gy_api *api = NULL;
     struct gy_http_server *srv = NULL;
     const char *v, *ready, *host;
@@ -164,6 +174,30 @@ static int cmd_server(int argc, char **argv)
         }
         cfg.max_connections = (unsigned)n;
     }
+    gy_serving_config_init(&scfg);
+    if ((v = gy_cli_get(o, NOPTS(o), "--poll-ms"))) {
+        if (parse_uint(v, 10, 3600000, &n)) {
+            fprintf(stderr, "gyre: --poll-ms must be 10 to 3600000 milliseconds, not \"%s\"\n", v);
+            return GY_EXIT_USAGE;
+        }
+        scfg.poll_ms = (unsigned)n;
+    }
+    scfg.allow_inf = gy_cli_get(o, NOPTS(o), "--allow-inf") != NULL;
+    if ((v = gy_cli_get(o, NOPTS(o), "--max-elements"))) {
+        if (parse_uint(v, 1, (int64_t)1 << 32, &n)) {
+            fprintf(stderr, "gyre: --max-elements must be 1 to 4294967296, not \"%s\"\n", v);
+            return GY_EXIT_USAGE;
+        }
+        acfg.v2_max_elements = (uint64_t)n;
+    }
+    if ((v = gy_cli_get(o, NOPTS(o), "--not-ready-status"))) {
+        if (strcmp(v, "503") != 0 && strcmp(v, "400") != 0) {
+            fprintf(stderr, "gyre: --not-ready-status must be 503 or 400 (Triton), not \"%s\"\n",
+                    v);
+            return GY_EXIT_USAGE;
+        }
+        acfg.v2_not_ready_status = v[0] == '4' ? 400 : 503;
+    }
     insecure = gy_cli_get(o, NOPTS(o), "--insecure-no-auth") != NULL;
     ready = gy_cli_get(o, NOPTS(o), "--ready-file");
     cfg.access_log = access_log_mode(gy_cli_get(o, NOPTS(o), "--quiet-access-log") != NULL);
@@ -198,17 +232,10 @@ static int cmd_server(int argc, char **argv)
     if (!acfg.home || !*acfg.home)
         acfg.home = "./gyre-home";
     acfg.db_url = getenv("GYRE_DB");
-    if ((rc = gy_api_create(&acfg, &api)))
-        return gy_cli_fail(rc, "cannot open the data home");
-    cfg.spool_dir = gy_api_tmp_dir(api);
-
-    if ((rc = gy_http_server_create(&cfg, &srv)) || (rc = gy_api_register(api, srv))) {
-        ex = gy_cli_fail(rc, "cannot set up the server");
-        goto out;
-    }
     /*
-     * Block the shutdown signals before any server thread exists, so that every thread
-     * inherits the mask and only sigwait below ever takes them.
+     * Block the shutdown signals before any thread exists (the serving state starts its
+     * batcher, shadow and watcher threads), so that every thread inherits the mask and only
+     * sigwait below ever takes them.
      */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -216,6 +243,28 @@ static int cmd_server(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, &old);
     masked = 1;
     signal(SIGPIPE, SIG_IGN);
+    scfg.home = acfg.home;
+    scfg.db_url = acfg.db_url;
+    if ((rc = gy_serving_create(&scfg, &serving))) {
+        ex = gy_cli_fail(rc, "cannot open the data home");
+        goto out;
+    }
+    acfg.serving = serving;
+    if ((rc = gy_api_create(&acfg, &api))) {
+        ex = gy_cli_fail(rc, "cannot open the data home");
+        goto out;
+    }
+    cfg.spool_dir = gy_api_tmp_dir(api);
+
+    if ((rc = gy_http_server_create(&cfg, &srv)) || (rc = gy_api_register(api, srv))) {
+        ex = gy_cli_fail(rc, "cannot set up the server");
+        goto out;
+    }
+    /* Deployments are loaded before the first request is accepted. */
+    if ((rc = gy_serving_start(serving))) {
+        ex = gy_cli_fail(rc, "cannot start model serving");
+        goto out;
+    }
     if ((rc = gy_http_server_start(srv))) {
         ex = gy_cli_fail(rc, NULL);
         goto out;
@@ -244,6 +293,7 @@ static int cmd_server(int argc, char **argv)
         gy_log(GY_LOG_INFO, "server stopped");
 out:
     gy_http_server_free(srv);
+    gy_serving_free(serving);
     gy_api_free(api);
     if (masked)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -254,7 +304,10 @@ const struct gy_cli_cmd gy_cli_server_cmds[] = {
     {"server",
      "[--host H] [--port P] [--threads N] [--max-body BYTES] [--max-upload BYTES] "
      "[--timeout S] [--ready-file F] [--max-connections N] [--quiet-access-log] "
-     "[--insecure-no-auth]",
-     "run the HTTP API server (native, MLflow-compatible) until SIGTERM", cmd_server},
+     "[--insecure-no-auth] [--poll-ms MS] [--allow-inf] [--max-elements N] "
+     "[--not-ready-status 503|400]",
+     "run the HTTP API server (native, MLflow-compatible, V2 inference, /metrics) until "
+     "SIGTERM",
+     cmd_server},
     {NULL, NULL, NULL, NULL},
 };

@@ -12,6 +12,7 @@
  * predictions, so a bundle that would serve different numbers than it was evaluated with is
  * never written.
  */
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "features/features.h"
 #include "lake/lake.h"
@@ -1036,6 +1037,8 @@ fail:
 done:
     ex = GY_EXIT_OK;
 cleanup:
+    if (j.db)
+        gy_audit_cli(j.db, "train", ex ? (rc ? rc : GY_E_INVALID) : GY_OK, NULL, "runs/%s", run_id);
     gy_model_bundle_free(bundle);
     gy_model_builder_free(mb);
     gy_model_trees_free(trees);

@@ -10,6 +10,8 @@
  *   GYRE_DB_BUSY_TIMEOUT_MS     how long a writer waits for the write lock before GY_E_BUSY
  *                               (default 5000; 0..3600000). SQLite: the busy timeout;
  *                               PostgreSQL: lock_timeout. Tests set it low to stay fast.
+ *   GYRE_KEY_FILE               the key objects are encrypted with (objects.c; see db.h).
+ *   GYRE_OLD_KEY_FILE           an older key objects may still be read with (rotation).
  *
  * Transactions behave the same on both backends: after a statement fails inside a
  * transaction, further statements fail with GY_E_DB and gy_db_commit rolls back and fails, as
@@ -380,6 +382,8 @@ enum gy_status gy_db_open(const char *home, const char *url, struct gy_db **out)
         goto out;
     }
     rc = read_busy_timeout(&db->busy_timeout_ms);
+    if (rc == GY_OK)
+        rc = gy__db_keys_from_env(db);
     if (rc)
         goto out;
     new_home = access(db->objects_dir, F_OK) != 0;
@@ -425,6 +429,7 @@ void gy_db_free(struct gy_db *db)
             db->be->rollback(db);
         db->be->close(db);
     }
+    gy__db_keys_clear(db);
     gy_free(db->home);
     gy_free(db->objects_dir);
     gy_free(db->tmp_dir);

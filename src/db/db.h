@@ -181,4 +181,92 @@ enum gy_status gy_db_objects_sync(struct gy_db *db);
 /** Writes the path of object @p hex into @p out. */
 enum gy_status gy_db_object_path(struct gy_db *db, const char *hex, char *out, size_t cap);
 
+/* ------------------------------------------------------------------ encryption at rest */
+
+/*
+ * With a key set, gy_db_object_put encrypts new objects with XChaCha20-Poly1305
+ * (libsodium's crypto_secretstream, 64 KiB chunks, a final tag) behind a small header that
+ * says so (magic, format version, key id, plaintext length); gy_db_object_get decrypts,
+ * authenticates and then checks the SHA-256 of the plaintext, which still names the object.
+ * A store may hold plain and encrypted objects side by side: each file says what it is.
+ * A tampered or truncated object fails with GY_E_CORRUPT ("integrity check failed"), never
+ * with wrong bytes; an encrypted object read without its key fails with GY_E_PERM.
+ *
+ * gy_db_open loads the keys from the environment: GYRE_KEY_FILE (the key new objects are
+ * encrypted with; also read with) and GYRE_OLD_KEY_FILE (read only, for key rotation).
+ * Note: gy_db_object_path names the stored file, which for an encrypted object holds
+ * ciphertext; callers that read or size object files themselves use gy_db_object_stat.
+ */
+
+/** Bytes in an object key. */
+#define GY_DB_KEY_LEN 32
+/** Hex digits of a key id as gy_db_key_id writes it. */
+#define GY_DB_KEY_ID_HEX_LEN 16
+
+/**
+ * Reads a key file: exactly 32 bytes of raw key, or 64 hex digits (whitespace around them
+ * allowed). Refuses a file that is not a regular file or that other users may read or write
+ * (mode & 0006), with an error that says how to fix it. The key is written to @p key; on
+ * failure @p key is zeroed.
+ */
+enum gy_status gy_db_key_file_read(const char *path, uint8_t key[GY_DB_KEY_LEN]);
+
+/** Writes the id of @p key (16 hex digits: the first 8 bytes of BLAKE2b-256 of the key). */
+void gy_db_key_id(const uint8_t key[GY_DB_KEY_LEN], char out[GY_DB_KEY_ID_HEX_LEN + 1]);
+
+/**
+ * Sets the key that new objects are encrypted with (copied) and adds it to the keys reads may
+ * use; NULL makes new objects plain again (keys already added for reading stay).
+ */
+enum gy_status gy_db_objects_set_key(struct gy_db *db, const uint8_t *key);
+
+/** Adds a key reads may use (an old key during a rotation). GY_E_TOO_LARGE past 4 keys. */
+enum gy_status gy_db_objects_add_read_key(struct gy_db *db, const uint8_t key[GY_DB_KEY_LEN]);
+
+/** True when new objects are encrypted. */
+int gy_db_objects_encrypted(const struct gy_db *db);
+
+/** What an object file is, from its header alone (no decryption, no checksum). */
+struct gy_db_object_info {
+    int encrypted;                         /**< 1: encrypted; 0: plain bytes */
+    char key_id[GY_DB_KEY_ID_HEX_LEN + 1]; /**< the key's id when encrypted, else "" */
+    uint64_t size;                         /**< plaintext bytes (what gy_db_object_get gives) */
+    uint64_t stored_size;                  /**< bytes of the file on disk */
+};
+
+/**
+ * Describes object @p hex (see struct gy_db_object_info). GY_NOT_FOUND when absent,
+ * GY_E_CORRUPT when an encrypted object's size disagrees with its header (truncated).
+ */
+enum gy_status gy_db_object_stat(struct gy_db *db, const char *hex, struct gy_db_object_info *out);
+
+/**
+ * Calls fn(arg, hex) for every object in the store (in no particular order) and stops at the
+ * first status other than GY_OK, which it returns. Temporary files are skipped.
+ */
+enum gy_status gy_db_objects_walk(struct gy_db *db,
+                                  enum gy_status (*fn)(void *arg, const char *hex), void *arg);
+
+/** Counts of one gy_db_objects_rekey pass. */
+struct gy_db_rekey_stats {
+    uint64_t scanned;   /**< objects looked at */
+    uint64_t rewritten; /**< re-encrypted under the new key in this pass */
+    uint64_t already;   /**< already under the new key (skipped) */
+    uint64_t failed;    /**< could not be read with any key given (left as they were) */
+};
+
+/**
+ * Re-encrypts every object under @p new_key, in place and crash-safely: each object is read
+ * (decrypted with any of the handle's keys or @p new_key, and checked against its name),
+ * written encrypted to a temporary file next to it, fsynced and renamed over it, and the
+ * directory fsynced. Objects are immutable, so a crash leaves each one readable under the
+ * old key or the new one; running again resumes (objects already under @p new_key are
+ * skipped). Plain objects are encrypted too. @p limit > 0 stops after rewriting that many
+ * objects. Objects that cannot be read are counted in st->failed and left alone; the call
+ * then returns GY_E_CORRUPT (or the first such status) with the first failure's text after
+ * finishing the pass. @p st may be NULL.
+ */
+enum gy_status gy_db_objects_rekey(struct gy_db *db, const uint8_t new_key[GY_DB_KEY_LEN],
+                                   uint64_t limit, struct gy_db_rekey_stats *st);
+
 #endif /* GY_DB_H */

@@ -65,6 +65,18 @@ struct gy_db_backend {
 extern const struct gy_db_backend gy__db_sqlite_backend;
 extern const struct gy_db_backend gy__db_postgres_backend;
 
+/** The most object keys a handle holds for reading (the write key included). */
+#define GY_DB_READ_KEYS_MAX 4
+
+/** Length of an object key's id (the first bytes of BLAKE2b-256 of the key). */
+#define GY_DB_KEY_ID_LEN 8
+
+/** An object key (encryption at rest, objects.c) and its id. Zeroed when dropped. */
+struct gy_db_key {
+    uint8_t key[GY_DB_KEY_LEN];
+    uint8_t id[GY_DB_KEY_ID_LEN];
+};
+
 struct gy_db {
     const struct gy_db_backend *be;
     enum gy_db_kind kind;
@@ -77,6 +89,12 @@ struct gy_db {
     int in_tx;     /* a transaction started by gy_db_begin is open */
     int tx_failed; /* a statement failed inside it: only rollback is possible */
     char errmsg[GY_DB_ERRMSG_CAP];
+    /* Encryption at rest (objects.c): new objects are encrypted with write_key when
+     * has_write_key; reads accept any of read_keys (write_key first, then old keys). */
+    int has_write_key;
+    struct gy_db_key write_key;
+    size_t nread_keys;
+    struct gy_db_key read_keys[GY_DB_READ_KEYS_MAX];
 };
 
 /**
@@ -125,6 +143,15 @@ enum gy_status gy__db_migrate(struct gy_db *db);
 
 /** The highest migration version this build knows (schema.c). */
 int64_t gy__db_schema_latest(void);
+
+/**
+ * Loads the object keys named by GYRE_KEY_FILE (the write key) and GYRE_OLD_KEY_FILE (an
+ * extra read key for rotations) into @p db (objects.c). Unset variables leave the store plain.
+ */
+enum gy_status gy__db_keys_from_env(struct gy_db *db);
+
+/** Zeroes and forgets every object key of @p db (objects.c). */
+void gy__db_keys_clear(struct gy_db *db);
 
 /** Runs a multi-statement script through the front (transaction bookkeeping included). */
 enum gy_status gy__db_exec_script(struct gy_db *db, const char *sql);

@@ -380,6 +380,70 @@ static const struct gy_db_migration migrations[] = {
         " reason TEXT,"
         " PRIMARY KEY (deployment, revision));",
     },
+    /*
+     * API tokens (src/auth/token.c) are kept only as a keyed BLAKE2b hash; public_id is the
+     * lookup key embedded in the token. Names are unique among tokens not revoked. The audit
+     * log (src/auth/audit.c) is hash-chained: hash = SHA-256(prev_hash || the record's fields),
+     * seq counts from 1 without gaps; records are only ever inserted.
+     */
+    {
+        5,
+        "auth: API tokens and the hash-chained audit log",
+        "CREATE TABLE auth_tokens ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " public_id TEXT NOT NULL UNIQUE,"
+        " name TEXT NOT NULL,"
+        " role TEXT NOT NULL,"
+        " scopes TEXT NOT NULL,"
+        " hash TEXT NOT NULL,"
+        " created_us BIGINT NOT NULL,"
+        " created_by TEXT,"
+        " expires_us BIGINT,"
+        " last_used_us BIGINT,"
+        " revoked_us BIGINT);"
+        "CREATE UNIQUE INDEX auth_tokens_active_name ON auth_tokens (name)"
+        " WHERE revoked_us IS NULL;"
+        "CREATE TABLE audit_log ("
+        " seq BIGINT PRIMARY KEY,"
+        " time_us BIGINT NOT NULL,"
+        " actor TEXT NOT NULL,"
+        " role TEXT NOT NULL,"
+        " action TEXT NOT NULL,"
+        " resource TEXT NOT NULL,"
+        " detail TEXT NOT NULL,"
+        " result TEXT NOT NULL,"
+        " prev_hash TEXT NOT NULL,"
+        " hash TEXT NOT NULL);"
+        "CREATE INDEX audit_log_time ON audit_log (time_us);"
+        "CREATE INDEX audit_log_actor ON audit_log (actor, seq);",
+        "CREATE TABLE auth_tokens ("
+        " id BIGSERIAL PRIMARY KEY,"
+        " public_id TEXT NOT NULL UNIQUE,"
+        " name TEXT NOT NULL,"
+        " role TEXT NOT NULL,"
+        " scopes TEXT NOT NULL,"
+        " hash TEXT NOT NULL,"
+        " created_us BIGINT NOT NULL,"
+        " created_by TEXT,"
+        " expires_us BIGINT,"
+        " last_used_us BIGINT,"
+        " revoked_us BIGINT);"
+        "CREATE UNIQUE INDEX auth_tokens_active_name ON auth_tokens (name)"
+        " WHERE revoked_us IS NULL;"
+        "CREATE TABLE audit_log ("
+        " seq BIGINT PRIMARY KEY,"
+        " time_us BIGINT NOT NULL,"
+        " actor TEXT NOT NULL,"
+        " role TEXT NOT NULL,"
+        " action TEXT NOT NULL,"
+        " resource TEXT NOT NULL,"
+        " detail TEXT NOT NULL,"
+        " result TEXT NOT NULL,"
+        " prev_hash TEXT NOT NULL,"
+        " hash TEXT NOT NULL);"
+        "CREATE INDEX audit_log_time ON audit_log (time_us);"
+        "CREATE INDEX audit_log_actor ON audit_log (actor, seq);",
+    },
 };
 
 static const char version_table_sql[] = "CREATE TABLE IF NOT EXISTS gy_schema_version ("

@@ -108,7 +108,10 @@ struct gy_http_config {
     int threads;              /**< worker threads; default 0 = number of CPUs */
     size_t max_body;          /**< body cap of in-memory routes, default 16 MiB */
     size_t max_upload;        /**< body cap of GY_HTTP_ROUTE_SPOOL routes, default 1 GiB */
-    unsigned timeout_s;       /**< idle timeout of a connection, default 30 s */
+    unsigned timeout_s;       /**< default 30 s: idle timeout of a connection, and the time a
+                                   connection gets to deliver complete request headers (then
+                                   a body must keep up 1 KiB/s on average); slow clients are
+                                   disconnected. 0: no timeouts */
     unsigned max_connections; /**< default 1024 */
     unsigned max_per_ip;      /**< connections per client address; default 0 = no limit */
     size_t max_url;           /**< request-target bytes (path + query), default 8 KiB: 414 */
@@ -226,9 +229,10 @@ void gy_http_req_query_at(const struct gy_http_req *req, size_t i, const char **
 const char *gy_http_req_header(const struct gy_http_req *req, const char *name);
 
 /**
- * The request body held in memory: *len bytes, followed by a NUL that is not counted (so a
- * text body can be used as a C string once you know it has no NUL inside). Returns "" with
- * *len 0 when there is no body or the route spools its body (see gy_http_req_body_fd).
+ * The request body held in memory: *len bytes exactly as sent (binary bodies with NULs
+ * included), followed by a NUL that is not counted (so a text body can be used as a C string
+ * once you know it has no NUL inside). Returns "" with *len 0 when there is no body or the
+ * route spools its body (see gy_http_req_body_fd).
  */
 const char *gy_http_req_body(const struct gy_http_req *req, size_t *len);
 
@@ -318,7 +322,6 @@ enum gy_status gy_http_resp_header(struct gy_http_resp *resp, const char *name, 
 /** True once a body helper has been called on @p resp. */
 int gy_http_resp_is_set(const struct gy_http_resp *resp);
 
-
 /* ------------------------------------------------------------------ deferred responses */
 
 struct gy_http_deferred;
@@ -327,8 +330,11 @@ struct gy_http_deferred;
  * Defers the response of the current request: the handler returns GY_OK without filling
  * @p resp, and the connection waits (without holding a worker thread) until some thread calls
  * gy_http_deferred_finish(*out). Until then the request (its arena, body, headers, captures)
- * stays valid. For work finished elsewhere, e.g. a dynamic batch. GY_E_NOMEM; GY_E_INVALID
- * when @p resp is already set or already deferred.
+ * stays valid. For work finished elsewhere, e.g. a dynamic batch. Once the handler has handed
+ * *out to another thread it must not touch the request, the response or the arena again (they
+ * are not thread-safe): the finisher owns them; finishing before the handler returns is fine.
+ * GY_E_INVALID when @p resp is already set or already deferred, or is not a handler's own
+ * response.
  */
 enum gy_status gy_http_resp_defer(struct gy_http_resp *resp, struct gy_http_deferred **out);
 
@@ -337,7 +343,9 @@ struct gy_http_resp *gy_http_deferred_resp(struct gy_http_deferred *d);
 
 /**
  * Sends the deferred response (a 500 if none was filled) and resumes the connection. Call
- * exactly once, from any thread. Server shutdown waits for deferred requests like any other.
+ * exactly once, from any thread; @p d is invalid afterwards. Server shutdown waits for
+ * deferred requests like any other; when its grace period ends first, the client gets a 503
+ * and a later finish only releases the request (safe even after gy_http_server_free).
  */
 void gy_http_deferred_finish(struct gy_http_deferred *d);
 

@@ -68,6 +68,7 @@ enum gy__http_seg_kind { GY__SEG_LIT = 0, GY__SEG_CAP = 1, GY__SEG_REST = 2 };
 struct gy__http_seg {
     enum gy__http_seg_kind kind;
     char *text; /* the literal, or the capture's name */
+    size_t len; /* strlen(text) */
 };
 
 /** One registered route, its parsed pattern and its table's ctx. */
@@ -114,6 +115,27 @@ enum gy_status gy__http_router_match(const struct gy__http_router *r, struct gy_
 
 enum gy__http_body_kind { GY__BODY_NONE = 0, GY__BODY_MEM = 1, GY__BODY_FD = 2 };
 
+/* States of a deferred response (server.c); moves only forward, under server.c's lock. */
+enum gy__http_defer_state {
+    GY__DEFER_NONE = 0,      /* not deferred */
+    GY__DEFER_PENDING = 1,   /* gy_http_resp_defer called; the connection is not parked yet */
+    GY__DEFER_PARKED = 2,    /* the connection is suspended, waiting for finish */
+    GY__DEFER_FINISHED = 3,  /* finish called: the response is ready to send */
+    GY__DEFER_CANCELLED = 4, /* the server stopped first; finish only drops its reference */
+};
+
+/*
+ * A deferred response, embedded in its request. Two references keep the request (and its
+ * arena) alive: libmicrohttpd's, dropped when the request completes, and the finisher's,
+ * dropped by gy_http_deferred_finish; the last one frees the arena.
+ */
+struct gy_http_deferred {
+    struct gy_http_req *req;
+    atomic_int state; /* enum gy__http_defer_state */
+    atomic_int refs;
+    struct gy_http_deferred *prev, *next; /* the server's list of parked requests */
+};
+
 struct gy_http_resp {
     int set; /* a body helper was called */
     int status;
@@ -125,6 +147,7 @@ struct gy_http_resp {
     uint64_t offset, flen;
     struct gy__http_kvlist headers;
     struct gy_arena *arena;
+    struct gy_http_req *req; /* the request it answers when the server made it (for defer) */
 };
 
 struct gy_http_req {
@@ -145,10 +168,13 @@ struct gy_http_req {
     const struct gy__http_rt *rt;
     size_t max_body;
     /* the body */
-    struct gy_buf body;
-    int body_fd;       /* spooled body, -1 when none */
-    uint64_t body_len; /* bytes received */
-    json_t *json;      /* parsed body, released at the end */
+    struct gy_buf body;    /* with body_fixed: data is arena memory of cap bytes, no gy_buf calls */
+    int body_fixed;        /* the body has a Content-Length and was preallocated in the arena */
+    int64_t body_start_ns; /* when the headers were complete (slow-body check) */
+    int timed_out;         /* cut off as a slow client (access log: end=timeout) */
+    int body_fd;           /* spooled body, -1 when none */
+    uint64_t body_len;     /* bytes received */
+    json_t *json;          /* parsed body, released at the end */
     /* an error decided before the handler runs (http status, gy status, message) */
     int err_status;
     enum gy_status err_code;
@@ -158,6 +184,7 @@ struct gy_http_req {
     uint64_t sent_bytes;
     enum gy_status handler_rc;
     struct gy_http_resp resp;
+    struct gy_http_deferred defer;
 };
 
 /**

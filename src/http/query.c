@@ -138,18 +138,34 @@ int gy__http_request_id_ok(const char *s)
     return n > 0;
 }
 
+/*
+ * Request ids are unique, not secret: each thread draws a 128-bit seed once (getrandom) and
+ * then numbers its requests. splitmix64's finalizer is a bijection, so within a thread two
+ * counters never give the same id, and threads differ by their seeds. No system call per
+ * request (a getrandom per request was 3% of a small request's CPU time).
+ */
 void gy__http_request_id_new(char out[33])
 {
+    static _Thread_local uint64_t seed[2];
+    static _Thread_local uint64_t counter;
+    static _Thread_local int seeded;
+    uint64_t c, a, b;
     uint8_t r[16];
-    ssize_t got = getrandom(r, sizeof r, GRND_NONBLOCK);
-    if (got != (ssize_t)sizeof r) {
-        /* No entropy yet (early boot): ids need to be unique, not secret. */
-        static atomic_ullong counter;
-        uint64_t a = gy_mix64((uint64_t)gy_time_wall_us());
-        uint64_t b = gy_mix64((uint64_t)gy_time_mono_ns() ^ (atomic_fetch_add(&counter, 1) << 1));
-        memcpy(r, &a, 8);
-        memcpy(r + 8, &b, 8);
+    if (!seeded) {
+        if (getrandom(seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) {
+            /* No entropy yet (early boot): mix the clocks and a process-wide counter. */
+            static atomic_ullong threads;
+            seed[0] = gy_mix64((uint64_t)gy_time_wall_us());
+            seed[1] = gy_mix64((uint64_t)gy_time_mono_ns() ^
+                               ((uint64_t)atomic_fetch_add(&threads, 1) << 1));
+        }
+        seeded = 1;
     }
+    c = ++counter;
+    a = gy_mix64(seed[0] + c);
+    b = gy_mix64(seed[1] ^ (c * 0x9E3779B97F4A7C15ull));
+    memcpy(r, &a, 8);
+    memcpy(r + 8, &b, 8);
     gy_hex_encode(r, sizeof r, out);
 }
 

@@ -83,6 +83,7 @@ static enum gy_status pattern_parse(const char *pattern, struct gy__http_seg **o
             }
             segs[k].kind = rest ? GY__SEG_REST : GY__SEG_CAP;
             segs[k].text = gy_strndup(nm, nlen);
+            segs[k].len = nlen;
         } else {
             if (strcspn(p, "{}%?#") < len) {
                 rc = gy_error_set(GY_E_INVALID, "bad literal segment \"%.*s\"", (int)len, p);
@@ -90,6 +91,7 @@ static enum gy_status pattern_parse(const char *pattern, struct gy__http_seg **o
             }
             segs[k].kind = GY__SEG_LIT;
             segs[k].text = gy_strndup(p, len);
+            segs[k].len = len;
         }
         if (!segs[k].text) {
             rc = gy_error_set(GY_E_NOMEM, "out of memory");
@@ -172,12 +174,19 @@ void gy__http_router_free(struct gy__http_router *r)
     memset(r, 0, sizeof *r);
 }
 
-/* The request path split at '/': raw pieces and their decoded forms. */
+/*
+ * The request path split at '/': raw pieces and their decoded forms. A segment without '%'
+ * decodes to itself, so dec[i] then points into the path (not NUL-terminated: use declen);
+ * only segments with escapes are decoded into the arena. Paths of up to PATH_SEGS segments
+ * use the arrays on the stack.
+ */
+#define PATH_SEGS 16
 struct path_segs {
     size_t n;
     const char **raw; /* start of each raw segment inside the path */
     size_t *rawlen;
-    char **dec;
+    const char **dec;
+    size_t *declen;
 };
 
 static int rt_matches(const struct gy__http_rt *rt, const struct path_segs *ps)
@@ -189,9 +198,9 @@ static int rt_matches(const struct gy__http_rt *rt, const struct path_segs *ps)
         if (s->kind == GY__SEG_REST)
             return 1;
         if (s->kind == GY__SEG_CAP) {
-            if (ps->dec[i][0] == '\0')
+            if (ps->declen[i] == 0)
                 return 0;
-        } else if (strcmp(s->text, ps->dec[i]) != 0) {
+        } else if (s->len != ps->declen[i] || memcmp(s->text, ps->dec[i], s->len) != 0) {
             return 0;
         }
     }
@@ -229,7 +238,9 @@ static void allow_add(char *allow, size_t cap, const char *m)
 enum gy_status gy__http_router_match(const struct gy__http_router *r, struct gy_arena *a,
                                      const char *method, const char *path, struct gy__http_match *m)
 {
-    struct path_segs ps = {0};
+    const char *raw_s[PATH_SEGS], *dec_s[PATH_SEGS];
+    size_t rawlen_s[PATH_SEGS], declen_s[PATH_SEGS];
+    struct path_segs ps = {0, raw_s, rawlen_s, dec_s, declen_s};
     const struct gy__http_rt *best = NULL;
     int any = 0, head = strcmp(method, "HEAD") == 0;
     const char *p;
@@ -241,19 +252,29 @@ enum gy_status gy__http_router_match(const struct gy__http_router *r, struct gy_
     ps.n = 1;
     for (p = path + 1; *p; p++)
         ps.n += *p == '/';
-    ps.raw = gy_arena_alloc(a, ps.n * sizeof *ps.raw);
-    ps.rawlen = gy_arena_alloc(a, ps.n * sizeof *ps.rawlen);
-    ps.dec = gy_arena_alloc(a, ps.n * sizeof *ps.dec);
-    if (!ps.raw || !ps.rawlen || !ps.dec)
-        return gy_error_set(GY_E_NOMEM, "out of memory");
+    if (ps.n > PATH_SEGS) {
+        ps.raw = gy_arena_alloc(a, ps.n * sizeof *ps.raw);
+        ps.rawlen = gy_arena_alloc(a, ps.n * sizeof *ps.rawlen);
+        ps.dec = gy_arena_alloc(a, ps.n * sizeof *ps.dec);
+        ps.declen = gy_arena_alloc(a, ps.n * sizeof *ps.declen);
+        if (!ps.raw || !ps.rawlen || !ps.dec || !ps.declen)
+            return gy_error_set(GY_E_NOMEM, "out of memory");
+    }
     p = path + 1;
     for (size_t i = 0; i < ps.n; i++) {
         const char *end = strchr(p, '/');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         ps.raw[i] = p;
         ps.rawlen[i] = len;
-        if ((rc = gy__http_pct_decode(a, p, len, 0, &ps.dec[i], NULL)))
-            return gy_error_wrap(rc, "request path");
+        if (memchr(p, '%', len)) {
+            char *d;
+            if ((rc = gy__http_pct_decode(a, p, len, 0, &d, &ps.declen[i])))
+                return gy_error_wrap(rc, "request path");
+            ps.dec[i] = d;
+        } else {
+            ps.dec[i] = p;
+            ps.declen[i] = len;
+        }
         p = end ? end + 1 : p + len;
     }
 
@@ -294,7 +315,8 @@ enum gy_status gy__http_router_match(const struct gy__http_router *r, struct gy_
             continue;
         if (s->kind == GY__SEG_CAP) {
             raw = gy_arena_strndup(a, ps.raw[i], ps.rawlen[i]);
-            dec = ps.dec[i];
+            /* A decoded segment is an arena string already; an undecoded one is raw. */
+            dec = ps.dec[i] == ps.raw[i] ? raw : (char *)ps.dec[i];
         } else {
             raw = gy_arena_strdup(a, ps.raw[i]);
             if (raw && (rc = gy__http_pct_decode(a, raw, strlen(raw), 0, &dec, NULL)))

@@ -7,6 +7,12 @@
  * the request target and headers, enforces the limits (414, 431, 413 before and while reading
  * the body), buffers or spools the body, calls the route's handler, sends what it prepared,
  * writes the access log line, and drains in-flight requests on a graceful shutdown.
+ *
+ * It also parks deferred responses (MHD_suspend_connection until another thread finishes
+ * them, then MHD_resume_connection, after which libmicrohttpd calls the access handler again
+ * and the prepared response is queued there), and cuts off slow clients: a reaper thread
+ * shuts down connections whose request headers are not complete within cfg.timeout_s, and
+ * the body reader closes connections whose body falls behind MIN_BODY_RATE after that time.
  */
 #include "http/http_int.h"
 
@@ -14,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,11 +37,36 @@
  * keeps sending more than this past the cap is disconnected instead.
  */
 #define DISCARD_MAX ((uint64_t)64 << 20)
+/*
+ * The first block of a request's arena: the request itself (about 1 KiB), its headers,
+ * captures, a small body and a small response fit, so a typical request makes one allocation
+ * for all of them.
+ */
+#define ARENA_BLOCK ((size_t)8 * 1024)
+/*
+ * Once a body has taken cfg.timeout_s seconds, it must keep arriving at this average rate
+ * (bytes per second, counted from the end of the headers), as Apache's mod_reqtimeout
+ * MinRate: a large upload on a slow link passes, a client trickling a byte at a time does not.
+ */
+#define MIN_BODY_RATE 1024
 
 struct error_writer {
     char *prefix;
     gy_http_error_writer fn;
     void *ctx;
+};
+
+/*
+ * One client connection: libmicrohttpd's socket context. The reaper thread reads it under
+ * conn_mu; the connection's worker thread writes the atomics.
+ */
+struct conn {
+    struct conn *prev, *next;
+    int fd;
+    atomic_int waiting;    /* 1 while the connection has no complete request headers */
+    atomic_llong since_ns; /* when that wait began: accept, or the end of the last response */
+    atomic_int cut;        /* the reaper shut it down */
+    char remote[64];       /* "ip:port" */
 };
 
 struct gy_http_server {
@@ -52,7 +84,26 @@ struct gy_http_server {
     atomic_size_t inflight;
     atomic_int closing;
     int shut;
+    /* connections, for the reaper (conn_mu) */
+    pthread_mutex_t conn_mu;
+    pthread_cond_t reaper_cv;
+    struct conn *conns;
+    pthread_t reaper;
+    int reaper_on, reaper_stop;
+    /* parked deferred requests (defer_mu) */
+    struct gy_http_deferred *parked;
+    int defer_stopped;
+    atomic_int resuming; /* finishers between leaving defer_mu and MHD_resume_connection */
 };
+
+/*
+ * Guards every state change of deferred responses, of every server. It is process-wide on
+ * purpose: gy_http_deferred_finish may come after the server was freed (its request was
+ * cancelled by the shutdown), so the lock it takes cannot live in the server. It is held for
+ * a few instructions (and MHD_suspend_connection when a connection is parked); resuming, a
+ * system call, happens outside it.
+ */
+static pthread_mutex_t defer_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* The last message libmicrohttpd logged on this thread (for start-up errors). */
 static _Thread_local char mhd_last[256];
@@ -80,6 +131,7 @@ void gy_http_config_init(struct gy_http_config *cfg)
 enum gy_status gy_http_server_create(const struct gy_http_config *cfg, struct gy_http_server **out)
 {
     struct gy_http_server *srv;
+    pthread_condattr_t ca;
     const char *spool;
     *out = NULL;
     if (!cfg->host || !*cfg->host)
@@ -96,6 +148,11 @@ enum gy_status gy_http_server_create(const struct gy_http_config *cfg, struct gy
     srv = gy_calloc(1, sizeof *srv);
     if (!srv)
         return gy_error_set(GY_E_NOMEM, "out of memory");
+    pthread_mutex_init(&srv->conn_mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->reaper_cv, &ca);
+    pthread_condattr_destroy(&ca);
     srv->cfg = *cfg;
     spool = cfg->spool_dir;
     if (!spool || !*spool)
@@ -275,13 +332,126 @@ static void set_err(struct gy_http_req *req, int http_status, enum gy_status cod
     req->err_msg = gy_arena_strdup(req->arena, msg);
 }
 
+/* ------------------------------------------------------------------ connections, slow clients */
+
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Writes the client's address as "ip:port" ("[::1]:5000"); "" when unknown. */
+static void format_remote(struct MHD_Connection *c, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char ip[INET6_ADDRSTRLEN];
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    out[0] = '\0';
+    if (!sa)
+        return;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        if (inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip))
+            snprintf(out, cap, "%s:%u", ip, ntohs(s4->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        if (inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip))
+            snprintf(out, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
+    }
+}
+
+/* libmicrohttpd's connection notifications: keeps the list the reaper walks. */
+static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                        enum MHD_ConnectionNotificationCode code)
+{
+    struct gy_http_server *srv = cls;
+    struct conn *k = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        k = gy_calloc(1, sizeof *k);
+        if (!k)
+            return; /* not watched: only libmicrohttpd's idle timeout applies to it */
+        k->fd = fi ? fi->connect_fd : -1;
+        format_remote(c, k->remote, sizeof k->remote);
+        atomic_store(&k->since_ns, gy_time_mono_ns());
+        atomic_store(&k->waiting, 1);
+        pthread_mutex_lock(&srv->conn_mu);
+        k->next = srv->conns;
+        if (srv->conns)
+            srv->conns->prev = k;
+        srv->conns = k;
+        pthread_mutex_unlock(&srv->conn_mu);
+        *socket_context = k;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && k) {
+        /* Unlinked before libmicrohttpd closes the socket: the reaper never touches a
+         * descriptor number that may have been reused. */
+        pthread_mutex_lock(&srv->conn_mu);
+        if (k->prev)
+            k->prev->next = k->next;
+        else
+            srv->conns = k->next;
+        if (k->next)
+            k->next->prev = k->prev;
+        pthread_mutex_unlock(&srv->conn_mu);
+        *socket_context = NULL;
+        gy_free(k);
+    }
+}
+
+/*
+ * The reaper: a connection that has waited longer than cfg.timeout_s for complete request
+ * headers (trickled or not sent at all) is shut down. libmicrohttpd then sees the socket
+ * fail and closes the connection on its own thread; requests on other connections go on.
+ * libmicrohttpd's own timeout is an idle timeout, which a client sending a byte now and
+ * then never reaches.
+ */
+static void *reaper_main(void *p)
+{
+    struct gy_http_server *srv = p;
+    int64_t limit = (int64_t)srv->cfg.timeout_s * 1000000000;
+    int64_t period = GY_MIN(GY_MAX(limit / 10, (int64_t)50000000), (int64_t)1000000000);
+    pthread_mutex_lock(&srv->conn_mu);
+    while (!srv->reaper_stop) {
+        int64_t now = gy_time_mono_ns(), wake = now + period;
+        struct timespec ts = {(time_t)(wake / 1000000000), (long)(wake % 1000000000)};
+        for (struct conn *k = srv->conns; k; k = k->next) {
+            if (k->fd < 0 || !atomic_load(&k->waiting) || atomic_load(&k->cut) ||
+                now - atomic_load(&k->since_ns) <= limit)
+                continue;
+            atomic_store(&k->cut, 1);
+            gy_log(GY_LOG_DEBUG, "closing connection %s: no complete request within %u s",
+                   k->remote, srv->cfg.timeout_s);
+            shutdown(k->fd, SHUT_RDWR);
+        }
+        pthread_cond_timedwait(&srv->reaper_cv, &srv->conn_mu, &ts);
+    }
+    pthread_mutex_unlock(&srv->conn_mu);
+    return NULL;
+}
+
+static void reaper_stop(struct gy_http_server *srv)
+{
+    if (!srv->reaper_on)
+        return;
+    pthread_mutex_lock(&srv->conn_mu);
+    srv->reaper_stop = 1;
+    pthread_cond_signal(&srv->reaper_cv);
+    pthread_mutex_unlock(&srv->conn_mu);
+    pthread_join(srv->reaper, NULL);
+    srv->reaper_on = 0;
+}
+
 /* ------------------------------------------------------------------ request setup */
 
 static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
     struct gy_http_server *srv = cls;
-    struct gy_arena *a = gy_arena_create(16 * 1024);
+    struct gy_arena *a = gy_arena_create(ARENA_BLOCK);
     struct gy_http_req *req = a ? gy_arena_alloc(a, sizeof *req) : NULL;
+    struct conn *k = conn_of(c);
     if (!req) {
         gy_arena_free(a);
         return NULL;
@@ -296,6 +466,10 @@ static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *c)
         gy_arena_free(a);
         return NULL;
     }
+    if (k)
+        memcpy(req->remote, k->remote, sizeof req->remote);
+    else
+        format_remote(c, req->remote, sizeof req->remote);
     atomic_fetch_add(&srv->inflight, 1);
     return req;
 }
@@ -347,6 +521,7 @@ static enum MHD_Result header_it(void *cls, enum MHD_ValueKind kind, const char 
                 req->srv->cfg.max_headers);
         return MHD_NO;
     }
+    /* Copied: a deferred request may outlive its connection's buffers (see defer_cancel_all). */
     k = gy_arena_strdup(req->arena, key ? key : "");
     v = gy_arena_strdup(req->arena, value ? value : "");
     if (!k || !v || gy__http_kv_add(req->arena, &req->headers, k, v)) {
@@ -354,25 +529,6 @@ static enum MHD_Result header_it(void *cls, enum MHD_ValueKind kind, const char 
         return MHD_NO;
     }
     return MHD_YES;
-}
-
-static void format_remote(struct gy_http_req *req)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char ip[INET6_ADDRSTRLEN];
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    if (!sa)
-        return;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        if (inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip))
-            snprintf(req->remote, sizeof req->remote, "%s:%u", ip, ntohs(s4->sin_port));
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        if (inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip))
-            snprintf(req->remote, sizeof req->remote, "[%s]:%u", ip, ntohs(s6->sin6_port));
-    }
 }
 
 /*
@@ -384,18 +540,21 @@ static enum MHD_Result first_call(struct gy_http_req *req, const char *method)
 {
     struct gy_http_server *srv = req->srv;
     struct gy_arena *a = req->arena;
+    struct conn *k = conn_of(req->conn);
     const char *q, *xid, *cl;
     enum gy_status rc;
     int64_t clen = -1;
 
+    if (k)
+        atomic_store_explicit(&k->waiting, 0, memory_order_relaxed);
     req->started = 1;
+    req->body_start_ns = gy_time_mono_ns();
     req->method = gy_arena_strdup(a, method ? method : "");
     q = strchr(req->target, '?');
     req->path = q ? gy_arena_strndup(a, req->target, (size_t)(q - req->target)) : req->target;
     req->query_string = q ? q + 1 : "";
     if (!req->method || !req->path)
         return MHD_NO;
-    format_remote(req);
     MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_it, req);
     xid = gy__http_kv_find(&req->headers, "X-Request-Id", 1);
     if (gy__http_request_id_ok(xid)) {
@@ -455,21 +614,44 @@ static enum MHD_Result first_call(struct gy_http_req *req, const char *method)
     if (req->rt->route->flags & GY_HTTP_ROUTE_SPOOL) {
         if ((rc = spool_open(req)))
             return send_error(req, gy_http_status_from(rc), rc, gy_error_msg());
+    } else if (clen > 0) {
+        /* The length is known and within the cap: one arena block, no copy on growth. */
+        req->body.data = gy_arena_alloc(a, (size_t)clen + 1);
+        if (!req->body.data)
+            return send_error(req, 500, GY_E_NOMEM, "out of memory for the request body");
+        req->body.data[0] = '\0';
+        req->body.len = 0;
+        req->body.cap = (size_t)clen;
+        req->body.max = (size_t)clen;
+        req->body_fixed = 1;
     } else {
         gy_buf_init(&req->body, req->max_body);
-        if (gy_arena_cleanup_add(a, body_buf_release, &req->body))
-            return MHD_NO;
-        if (clen > 0 && gy_buf_reserve(&req->body, (size_t)clen))
-            return send_error(req, 500, GY_E_NOMEM, "out of memory for the request body");
     }
     return MHD_YES;
 }
 
+/* True when a body has fallen behind: past cfg.timeout_s and slower than MIN_BODY_RATE. */
+static int body_too_slow(const struct gy_http_req *req)
+{
+    unsigned t = req->srv->cfg.timeout_s;
+    int64_t elapsed = gy_time_mono_ns() - req->body_start_ns;
+    if (t == 0 || elapsed <= (int64_t)t * 1000000000)
+        return 0;
+    return (double)elapsed / 1e9 > (double)t + (double)req->body_len / MIN_BODY_RATE;
+}
+
 /* One piece of the body. Never fails the connection unless a client keeps sending past any
- * reasonable point after an error. */
+ * reasonable point after an error, or sends too slowly. */
 static enum MHD_Result body_piece(struct gy_http_req *req, const char *data, size_t n)
 {
     uint64_t total = req->body_len + n;
+    if (body_too_slow(req)) {
+        /* libmicrohttpd 0.9.75 cannot answer in the middle of a body: close. */
+        req->timed_out = 1;
+        gy_log(GY_LOG_DEBUG, "closing connection %s: request body slower than %d bytes/s",
+               req->remote, MIN_BODY_RATE);
+        return MHD_NO;
+    }
     if (req->err_status) {
         req->body_len = total;
         return total - req->max_body > DISCARD_MAX ? MHD_NO : MHD_YES;
@@ -484,11 +666,190 @@ static enum MHD_Result body_piece(struct gy_http_req *req, const char *data, siz
     if (req->body_fd >= 0) {
         if (gy_fd_write_all(req->body_fd, data, n))
             set_err(req, 500, GY_E_IO, "cannot spool the request body: %s", gy_error_msg());
-    } else if (gy_buf_append(&req->body, data, n)) {
-        set_err(req, 500, GY_E_NOMEM, "out of memory for the request body");
+    } else if (req->body_fixed) {
+        if (n > req->body.cap - req->body.len) {
+            set_err(req, 400, GY_E_INVALID, "more body bytes than the Content-Length");
+        } else {
+            memcpy(req->body.data + req->body.len, data, n);
+            req->body.len += n;
+            req->body.data[req->body.len] = '\0';
+        }
+    } else {
+        if (!req->body.data && gy_arena_cleanup_add(req->arena, body_buf_release, &req->body)) {
+            set_err(req, 500, GY_E_NOMEM, "out of memory for the request body");
+            return MHD_YES;
+        }
+        if (gy_buf_append(&req->body, data, n))
+            set_err(req, 500, GY_E_NOMEM, "out of memory for the request body");
     }
     return MHD_YES;
 }
+
+/* ------------------------------------------------------------------ deferred responses */
+
+/* Drops one reference of a deferred request; the last one frees the request. */
+static void defer_unref(struct gy_http_req *req)
+{
+    if (atomic_fetch_sub(&req->defer.refs, 1) == 1)
+        gy_arena_free(req->arena);
+}
+
+/*
+ * The 503 for a deferred request the server gave up on at shutdown. It touches neither the
+ * arena nor the response: the finisher may still be filling them on its own thread.
+ */
+static enum MHD_Result send_cancelled(struct gy_http_req *req)
+{
+    static const char body[] = "{\"error\":\"the server is shutting down\"}";
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ok;
+    req->handler_rc = GY_AGAIN;
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    if (req->id && *req->id)
+        MHD_add_response_header(r, "X-Request-Id", req->id);
+    MHD_add_response_header(r, "Retry-After", "1");
+    MHD_add_response_header(r, "Connection", "close");
+    ok = MHD_queue_response(req->conn, 503, r);
+    MHD_destroy_response(r);
+    if (ok == MHD_YES) {
+        req->sent_status = 503;
+        req->sent_bytes = sizeof body - 1;
+    }
+    return ok;
+}
+
+enum gy_status gy_http_resp_defer(struct gy_http_resp *resp, struct gy_http_deferred **out)
+{
+    struct gy_http_req *req = resp->req;
+    *out = NULL;
+    if (!req || resp != &req->resp)
+        return gy_error_set(GY_E_INVALID, "only a handler's own response can be deferred");
+    if (resp->set)
+        return gy_error_set(GY_E_INVALID, "the response is already set");
+    if (atomic_load(&req->defer.state) != GY__DEFER_NONE)
+        return gy_error_set(GY_E_INVALID, "the response is already deferred");
+    req->defer.req = req;
+    atomic_store(&req->defer.refs, 2); /* libmicrohttpd's and the finisher's */
+    atomic_store(&req->defer.state, GY__DEFER_PENDING);
+    *out = &req->defer;
+    return GY_OK;
+}
+
+struct gy_http_resp *gy_http_deferred_resp(struct gy_http_deferred *d)
+{
+    return &d->req->resp;
+}
+
+/*
+ * After a handler deferred its response: parks the connection, or sends at once when the
+ * response was finished before the handler returned (or the server is stopping).
+ */
+static enum MHD_Result defer_park(struct gy_http_req *req)
+{
+    struct gy_http_server *srv = req->srv;
+    struct gy_http_deferred *d = &req->defer;
+    int st;
+    pthread_mutex_lock(&defer_mu);
+    st = atomic_load(&d->state);
+    if (st == GY__DEFER_PENDING && !srv->defer_stopped) {
+        MHD_suspend_connection(req->conn);
+        atomic_store(&d->state, GY__DEFER_PARKED);
+        d->prev = NULL;
+        d->next = srv->parked;
+        if (srv->parked)
+            srv->parked->prev = d;
+        srv->parked = d;
+        pthread_mutex_unlock(&defer_mu);
+        return MHD_YES;
+    }
+    if (st == GY__DEFER_PENDING) {
+        st = GY__DEFER_CANCELLED;
+        atomic_store(&d->state, st);
+    }
+    pthread_mutex_unlock(&defer_mu);
+    return st == GY__DEFER_FINISHED ? send_resp(req) : send_cancelled(req);
+}
+
+static void parked_unlink(struct gy_http_server *srv, struct gy_http_deferred *d)
+{
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        srv->parked = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    d->prev = d->next = NULL;
+}
+
+void gy_http_deferred_finish(struct gy_http_deferred *d)
+{
+    struct gy_http_req *req = d->req;
+    struct gy_http_server *srv = NULL;
+    int st;
+    pthread_mutex_lock(&defer_mu);
+    st = atomic_load(&d->state);
+    if (st == GY__DEFER_PENDING || st == GY__DEFER_PARKED) {
+        if (!req->resp.set)
+            fill_error(req, 500, GY_E_INTERNAL, "the deferred response was finished empty");
+        atomic_store(&d->state, GY__DEFER_FINISHED);
+        if (st == GY__DEFER_PARKED) {
+            /*
+             * Counted under the lock: the shutdown waits for the count to drop before it
+             * stops libmicrohttpd, so the server and the connection (suspended until the
+             * resume) outlive the call below.
+             */
+            srv = req->srv;
+            parked_unlink(srv, d);
+            atomic_fetch_add(&srv->resuming, 1);
+        }
+    }
+    pthread_mutex_unlock(&defer_mu);
+    if (srv) {
+        MHD_resume_connection(req->conn);
+        atomic_fetch_sub(&srv->resuming, 1); /* the last touch of srv */
+    }
+    if (st == GY__DEFER_FINISHED || st == GY__DEFER_NONE) {
+        gy_log(GY_LOG_ERROR, "gy_http_deferred_finish called twice for one request");
+        return;
+    }
+    defer_unref(req);
+}
+
+/* The access handler after a parked connection was resumed. */
+static enum MHD_Result defer_resumed(struct gy_http_req *req)
+{
+    int st = atomic_load(&req->defer.state);
+    if (st == GY__DEFER_FINISHED)
+        return send_resp(req);
+    if (st == GY__DEFER_CANCELLED)
+        return send_cancelled(req);
+    return MHD_YES; /* not finished yet (a spurious call) */
+}
+
+/*
+ * At shutdown: resumes every parked request as cancelled (they get a 503), so that
+ * libmicrohttpd can stop; a later gy_http_deferred_finish only drops its reference.
+ */
+static size_t defer_cancel_all(struct gy_http_server *srv)
+{
+    struct gy_http_deferred *d;
+    size_t n = 0;
+    pthread_mutex_lock(&defer_mu);
+    srv->defer_stopped = 1;
+    while ((d = srv->parked) != NULL) {
+        parked_unlink(srv, d);
+        atomic_store(&d->state, GY__DEFER_CANCELLED);
+        MHD_resume_connection(d->req->conn);
+        n++;
+    }
+    pthread_mutex_unlock(&defer_mu);
+    return n;
+}
+
+/* ------------------------------------------------------------------ dispatch */
 
 /* The whole request is in: run the handler and send its response. */
 static enum MHD_Result dispatch(struct gy_http_req *req)
@@ -502,8 +863,11 @@ static enum MHD_Result dispatch(struct gy_http_req *req)
         return send_error(req, 500, GY_E_IO, "cannot rewind the spooled body");
     gy_error_clear();
     gy__http_resp_init(&req->resp, req->arena);
+    req->resp.req = req;
     rc = rt->route->fn(req, &req->resp, rt->ctx);
     req->handler_rc = rc;
+    if (atomic_load(&req->defer.state) != GY__DEFER_NONE)
+        return defer_park(req);
     if (!req->resp.set) {
         if (rc == GY_OK) {
             req->resp.status = 204;
@@ -534,6 +898,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
         return first_call(req, method);
     if (req->sent_status)
         return MHD_YES; /* answered early; libmicrohttpd drops the rest */
+    if (atomic_load(&req->defer.state) != GY__DEFER_NONE)
+        return defer_resumed(req);
     if (*upload_data_size) {
         enum MHD_Result r = body_piece(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -569,15 +935,15 @@ static void access_log(struct gy_http_req *req, enum MHD_RequestTerminationCode 
     long long us = (long long)((gy_time_mono_ns() - req->start_ns) / 1000);
     const char *method = req->started ? req->method : "-";
     const char *path = req->started ? req->path : req->target;
-    const char *end = termination_name(toe);
+    int ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && !req->timed_out;
+    const char *end = req->timed_out ? "timeout" : termination_name(toe);
 
     if (srv->cfg.access_log == GY_HTTP_LOG_TEXT) {
         gy_log(GY_LOG_INFO,
                "access method=%s path=%.1024s status=%d bytes=%llu us=%lld id=%s remote=%s%s%s",
                method, path, req->sent_status, (unsigned long long)req->sent_bytes, us,
                *req->id ? req->id : "-", *req->remote ? req->remote : "-",
-               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " end=",
-               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : end);
+               ok ? "" : " end=", ok ? "" : end);
     } else if (srv->cfg.access_log == GY_HTTP_LOG_JSON) {
         char ts[32], clean[1100];
         json_t *o;
@@ -606,13 +972,24 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     struct gy_http_server *srv = cls;
     struct gy_http_req *req = *con_cls;
-    GY_UNUSED(c);
+    struct conn *k = conn_of(c);
+    if (k) {
+        /* The wait for the next request's headers starts now (keep-alive). */
+        atomic_store_explicit(&k->since_ns, gy_time_mono_ns(), memory_order_relaxed);
+        atomic_store_explicit(&k->waiting, 1, memory_order_relaxed);
+    }
     if (!req)
         return;
     *con_cls = NULL;
-    access_log(req, toe);
-    gy_arena_free(req->arena);
+    if (k && atomic_load(&k->cut))
+        req->timed_out = 1;
+    if (srv->cfg.access_log != GY_HTTP_LOG_OFF)
+        access_log(req, toe);
     atomic_fetch_sub(&srv->inflight, 1);
+    if (atomic_load(&req->defer.state) != GY__DEFER_NONE)
+        defer_unref(req);
+    else
+        gy_arena_free(req->arena);
 }
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -638,8 +1015,8 @@ static size_t unescape_none(void *cls, struct MHD_Connection *c, char *s)
 
 enum gy_status gy_http_server_start(struct gy_http_server *srv)
 {
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     struct MHD_OptionItem ops[16];
     size_t k = 0;
     const union MHD_DaemonInfo *info;
@@ -670,9 +1047,9 @@ enum gy_status gy_http_server_start(struct gy_http_server *srv)
     errno = 0;
     srv->d = MHD_start_daemon(
         flags, srv->cfg.port, NULL, NULL, access_cb, srv, MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb,
-        srv, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
-        NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL, MHD_OPTION_ARRAY, ops,
-        MHD_OPTION_END);
+        srv, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv, MHD_OPTION_NOTIFY_CONNECTION,
+        conn_notify, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
     if (!srv->d) {
         int e = errno;
         return gy_error_set(GY_E_IO, "cannot listen on %s%s%s:%u: %s", srv->ipv6 ? "[" : "",
@@ -683,6 +1060,14 @@ enum gy_status gy_http_server_start(struct gy_http_server *srv)
     }
     info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info && info->port ? info->port : srv->cfg.port;
+    if (srv->cfg.timeout_s > 0) {
+        if (pthread_create(&srv->reaper, NULL, reaper_main, srv)) {
+            MHD_stop_daemon(srv->d);
+            srv->d = NULL;
+            return gy_error_set(GY_E_IO, "cannot start the connection reaper thread");
+        }
+        srv->reaper_on = 1;
+    }
     return GY_OK;
 }
 
@@ -707,6 +1092,24 @@ enum gy_status gy_http_server_shutdown(struct gy_http_server *srv, int grace_ms)
                (size_t)atomic_load(&srv->inflight), grace_ms);
         rc = GY_AGAIN;
     }
+    /*
+     * libmicrohttpd must not be stopped with suspended connections: resume the parked ones as
+     * cancelled, and give their worker threads a moment (at most 200 ms) to send the 503s
+     * before the connections are closed.
+     */
+    {
+        size_t before = atomic_load(&srv->inflight), n = defer_cancel_all(srv);
+        int64_t until = gy_time_mono_ns() + 200 * 1000000;
+        while (atomic_load(&srv->resuming) > 0) {
+            struct timespec ts = {0, 100 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        while (n && atomic_load(&srv->inflight) + n > before && gy_time_mono_ns() < until) {
+            struct timespec ts = {0, 2 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    reaper_stop(srv);
     MHD_stop_daemon(srv->d);
     srv->d = NULL;
     srv->shut = 1;
@@ -725,5 +1128,7 @@ void gy_http_server_free(struct gy_http_server *srv)
     gy_free(srv->ew);
     gy_free(srv->host);
     gy_free(srv->spool_dir);
+    pthread_cond_destroy(&srv->reaper_cv);
+    pthread_mutex_destroy(&srv->conn_mu);
     gy_free(srv);
 }

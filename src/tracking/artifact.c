@@ -174,18 +174,19 @@ enum gy_status gy_tracking_artifact_put(struct gy_db *db, const char *run_id, co
 enum gy_status gy_tracking_artifact_put_object(struct gy_db *db, const char *run_id,
                                                const char *path, const char *hex)
 {
-    char file[4096];
-    struct stat st;
+    struct gy_db_object_info info;
     enum gy_status rc = gy_tracking_artifact_path_check(path, 0);
     if (rc)
         return rc;
     if (!hex || !gy_is_sha256_hex(hex))
         return gy_error_set(GY_E_INVALID, "object name must be 64 lowercase hex digits");
-    if ((rc = gy_db_object_path(db, hex, file, sizeof file)))
-        return rc;
-    if (stat(file, &st) != 0 || !S_ISREG(st.st_mode))
+    /* The plaintext size: an encrypted object's file is larger than its content. */
+    rc = gy_db_object_stat(db, hex, &info);
+    if (rc == GY_NOT_FOUND)
         return gy_error_set(GY_NOT_FOUND, "object %s is not in the object store", hex);
-    return record(db, run_id, path, hex, (int64_t)st.st_size);
+    if (rc)
+        return rc;
+    return record(db, run_id, path, hex, (int64_t)info.size);
 }
 
 enum gy_status gy_tracking_artifact_stat(struct gy_db *db, const char *run_id, const char *path,

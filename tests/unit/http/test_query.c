@@ -3,11 +3,14 @@
  * test_query.c - unit tests for the pure helpers of src/http: %-decoding (bad escapes, '+',
  * escaped NUL), query-string parsing (repeated keys, empty pieces, keys without '='), the
  * request accessors (case-insensitive headers, query lists, body, JSON body with its depth
- * limit), request ids, header tokens, the gy_status -> HTTP status table, and the response
- * helpers (JSON, bytes, errors, header validation, Retry-After on 503).
+ * limit), request ids (unique across threads), header tokens, the gy_status -> HTTP status
+ * table, and the response helpers (JSON, bytes, errors, header validation, Retry-After on
+ * 503).
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -234,6 +237,38 @@ Test(ids, request_ids)
     cr_assert_eq(strlen(id), 32);
     cr_assert(gy__http_request_id_ok(id));
     cr_assert_str_neq(id, id2);
+}
+
+#define IDS_PER_THREAD 20000
+static char thread_ids[4][IDS_PER_THREAD][33];
+
+static void *make_ids(void *p)
+{
+    char(*out)[33] = p;
+    for (int i = 0; i < IDS_PER_THREAD; i++)
+        gy__http_request_id_new(out[i]);
+    return NULL;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+Test(ids, unique_across_threads)
+{
+    pthread_t t[4];
+    char(*all)[33] = (char(*)[33])thread_ids;
+    size_t n = 4 * IDS_PER_THREAD;
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, make_ids, thread_ids[i]), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(strlen(all[i]) == 32 && gy__http_request_id_ok(all[i]), "%s", all[i]);
+    qsort(all, n, sizeof *all, cmp_id);
+    for (size_t i = 1; i < n; i++)
+        cr_assert_str_neq(all[i - 1], all[i], "id %s repeats", all[i]);
 }
 
 Test(ids, header_tokens)
