@@ -152,6 +152,7 @@ bench: all $(BENCH_BINS)
 	bench/run
 
 demo: all
+	@scripts/install-deps demo
 	scripts/demo
 
 format:
