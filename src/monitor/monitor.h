@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * monitor.h - drift detection and data quality: the statistics (two-sample Kolmogorov-Smirnov
+ * with SciPy's p-values, PSI, normalized Wasserstein-1, chi-square homogeneity, Jensen-Shannon
+ * distance, two-proportion z-test, Benjamini-Hochberg), per-feature accumulators that windows
+ * of values are fed into incrementally (exact up to a limit, then a quantile sketch with a
+ * tracked rank-error bound), the per-feature comparison with its decision rule, the
+ * dataset-level verdict, and JSON and HTML reports.
+ *
+ * Every statistic equals SciPy 1.10 / NumPy 1.24 on the same input to 1e-9 relative (see
+ * docs/internals/monitor.md for the exact semantics chosen). Nothing here returns NaN: a
+ * comparison without enough data says so in its status.
+ *
+ * Thread-safety: the pure statistics are thread-safe; an accumulator or report must not be
+ * used from two threads at once.
+ */
+#ifndef GY_MONITOR_H
+#define GY_MONITOR_H
+
+#include "base/base.h"
+#include "db/db.h"
+#include "lake/lake.h"
+
+/* ------------------------------------------------------------------ special functions */
+
+/**
+ * Survival function of the two-sided one-sample Kolmogorov-Smirnov statistic D_n, i.e.
+ * scipy.stats.kstwo.sf(x, n) (Simard & L'Ecuyer's choice among Ruben-Gambino, Durbin's matrix
+ * (Marsaglia-Tsang-Wang), Pomeranz, Pelz-Good and 2*smirnov). NaN only when n < 1.
+ */
+double gy_monitor_kstwo_sf(int64_t n, double x);
+
+/** One-sided Smirnov survival function Pr(D_n^+ >= x), i.e. scipy.special.smirnov(n, x). */
+double gy_monitor_smirnov(int64_t n, double x);
+
+/** Regularized upper incomplete gamma Q(a, x) (Cephes igamc), a > 0, x >= 0. */
+double gy_monitor_igamc(double a, double x);
+
+/** Chi-square survival function with @p dof degrees of freedom: Q(dof/2, x/2). */
+double gy_monitor_chi2_sf(double x, double dof);
+
+/** Standard normal survival function 1 - Phi(z), as scipy.stats.norm.sf (Cephes ndtr(-z)). */
+double gy_monitor_norm_sf(double z);
+
+/* ------------------------------------------------------------------ statistics */
+
+/**
+ * Sorts @p n doubles ascending with an LSD radix sort on their IEEE-754 bit patterns
+ * (-0.0 becomes +0.0). The values must not be NaN. @p tmp is scratch of n doubles, or NULL
+ * to allocate it (GY_E_NOMEM).
+ */
+enum gy_status gy_monitor_sort(double *v, size_t n, double *tmp);
+
+enum gy_monitor_ks_method {
+    GY_MONITOR_KS_EXACT = 1,      /* lattice-path count (SciPy's 'exact') */
+    GY_MONITOR_KS_ASYMPTOTIC = 2, /* kstwo.sf(D, round(n*m/(n+m))) */
+};
+
+struct gy_monitor_ks {
+    double statistic;
+    double p_value;
+    enum gy_monitor_ks_method method;
+};
+
+/**
+ * Two-sample two-sided KS test on sorted samples (n, m >= 1), exactly as
+ * scipy.stats.ks_2samp(x, y, method='auto'): the statistic is max |F_x - G_y| over every
+ * pooled value; the p-value is exact when max(n, m) <= 10000 (and the statistic is then
+ * rounded to h/lcm(n, m) as SciPy does), asymptotic otherwise or when the exact computation
+ * fails.
+ */
+void gy_monitor_ks_sorted(const double *x, size_t n, const double *y, size_t m,
+                          struct gy_monitor_ks *out);
+
+/**
+ * The same test on unsorted samples (n, m >= 1, no NaN), without sorting them: both are
+ * counted into 65536 order-preserving buckets, which gives the exact CDF difference at each
+ * bucket's last value and a bound inside it; only the buckets whose bound reaches the best
+ * difference are gathered and merged exactly. Same statistic and p-value as sorting (it falls
+ * back to sorting on small or heavily tied inputs). GY_E_NOMEM, GY_E_INVALID for empty input.
+ */
+enum gy_status gy_monitor_ks_2samp(const double *x, size_t n, const double *y, size_t m,
+                                   struct gy_monitor_ks *out);
+
+/**
+ * The p-value part of ks_2samp for a statistic @p d: *d_out receives the statistic SciPy
+ * reports (h/lcm in the exact case, @p d otherwise). @p force_asymptotic skips the exact path.
+ */
+double gy_monitor_ks_pvalue(uint64_t n, uint64_t m, double d, int force_asymptotic,
+                            enum gy_monitor_ks_method *method, double *d_out);
+
+/**
+ * Wasserstein-1 distance between two sorted samples (n, m >= 1), as
+ * scipy.stats.wasserstein_distance(x, y).
+ */
+double gy_monitor_wasserstein_sorted(const double *x, size_t n, const double *y, size_t m);
+
+/** The @p q quantile of a sorted sample (n >= 1) as numpy.quantile(v, q) ('linear'). */
+double gy_monitor_quantile_sorted(const double *v, size_t n, double q);
+
+/** Mean and population standard deviation (ddof=0) as numpy.mean/numpy.std (pairwise sums). */
+void gy_monitor_mean_std(const double *v, size_t n, double *mean, double *std);
+
+/** Sum of @p n doubles in NumPy's pairwise order (what numpy.sum returns). */
+double gy_monitor_sum(const double *v, size_t n);
+
+/**
+ * Bins @p n values on @p ncuts ascending cut points the way
+ * numpy.searchsorted(cuts, x, side='right') does and adds to counts[0..ncuts]: bin i holds
+ * cuts[i-1] <= x < cuts[i]. Values must not be NaN. Branch-free; 1e6 values take ~1 ms.
+ */
+void gy_monitor_bin_count(const double *cuts, size_t ncuts, const double *x, size_t n,
+                          uint64_t *counts);
+
+/** PSI = sum (q_i - p_i) * ln(q_i / p_i) over proportions that are all > 0. */
+double gy_monitor_psi(const double *p, const double *q, size_t k);
+
+/**
+ * Jensen-Shannon distance between two count or probability vectors, as
+ * scipy.spatial.distance.jensenshannon(p, q, base) (each normalized by its sum; base <= 0
+ * means natural log). Both sums must be > 0.
+ */
+double gy_monitor_jensenshannon(const double *p, const double *q, size_t k, double base);
+
+struct gy_monitor_chi2 {
+    double statistic;
+    double p_value;
+    int dof;
+};
+
+/**
+ * Chi-square test of homogeneity on the 2 x k table (row0, row1), as
+ * scipy.stats.chi2_contingency(table) with its defaults (Yates' correction when dof == 1;
+ * dof == 0 gives statistic 0 and p 1). GY_E_INVALID when a row or a column sums to zero
+ * (SciPy raises there).
+ */
+enum gy_status gy_monitor_chi2_contingency(const double *row0, const double *row1, size_t k,
+                                           struct gy_monitor_chi2 *out);
+
+/**
+ * Two-proportion z-test: x1 successes of n1 against x2 of n2 (n1, n2 >= 1), pooled variance;
+ * p = 2 * norm.sf(|z|). When both samples hold one and the same value, z = 0 and p = 1.
+ */
+void gy_monitor_ztest_2prop(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2, double *z,
+                            double *p);
+
+/**
+ * Benjamini-Hochberg adjusted p-values (as scipy.stats.false_discovery_control(p, 'bh')):
+ * adj[i] = min over p_(j) >= p_i of p_(j) * m / j, capped at 1. GY_E_NOMEM.
+ */
+enum gy_status gy_monitor_bh_adjust(const double *p, size_t m, double *adj);
+
+/* ------------------------------------------------------------------ quantile sketch */
+
+/**
+ * A deterministic compacting quantile sketch (Manku-Rajagopalan-Lindsay levels of k items,
+ * alternating offsets, as in KLL without randomness). It tracks an exact bound on its rank
+ * error: for any x, |estimated #items <= x - true #items <= x| <= gy_monitor_sketch_error()
+ * items. That bound is at most (n / k) * (log2(n / k) + 1): 0.38% of n at n = 1e8, k = 4096.
+ */
+struct gy_monitor_sketch;
+
+/** Creates an empty sketch with level capacity @p k (even, 16..1<<20). *out new. */
+enum gy_status gy_monitor_sketch_create(uint32_t k, struct gy_monitor_sketch **out);
+void gy_monitor_sketch_free(struct gy_monitor_sketch *s);
+/** Adds @p n finite values. GY_E_NOMEM. */
+enum gy_status gy_monitor_sketch_add(struct gy_monitor_sketch *s, const double *v, size_t n);
+/** Adds everything in @p src to @p dst (same k). GY_E_INVALID for different k. */
+enum gy_status gy_monitor_sketch_merge(struct gy_monitor_sketch *dst,
+                                       const struct gy_monitor_sketch *src);
+/** Items added. */
+uint64_t gy_monitor_sketch_count(const struct gy_monitor_sketch *s);
+/** The rank-error bound in items (0 until the first compaction). */
+uint64_t gy_monitor_sketch_error(const struct gy_monitor_sketch *s);
+/** Estimated number of items <= x. */
+uint64_t gy_monitor_sketch_rank(const struct gy_monitor_sketch *s, double x);
+
+/* ------------------------------------------------------------------ accumulators */
+
+/** How a feature is compared. */
+enum gy_monitor_kind {
+    GY_MONITOR_NUMERIC = 1,     /* KS, PSI, Wasserstein; out-of-range share */
+    GY_MONITOR_CATEGORICAL = 2, /* chi-square, Jensen-Shannon; unseen share */
+    GY_MONITOR_BINARY = 3,      /* two-proportion z-test, Jensen-Shannon */
+};
+
+/** "numeric", "categorical", "binary" (static). */
+const char *gy_monitor_kind_name(enum gy_monitor_kind k);
+
+struct gy_monitor_acc_opts {
+    /** Numeric values kept exactly; past this the accumulator switches to the sketch
+     * (default 4,000,000; 0 = default). */
+    size_t exact_limit;
+    /** Level capacity of the sketch (default 4096). */
+    uint32_t sketch_k;
+    /** Distinct categories counted exactly (default 100,000); more are counted as
+     * "overflow" and compare as "other". */
+    size_t max_categories;
+};
+
+/**
+ * One feature's values in one window (or the reference): missing count, numeric values
+ * (exact, then sketched), optional exact counts on frozen reference bins, category counts or
+ * true/false counts. Feed it incrementally; merge windows; compare against a reference.
+ */
+struct gy_monitor_acc;
+
+/** Creates an empty accumulator. @p opts may be NULL (defaults). *out new. */
+enum gy_status gy_monitor_acc_create(enum gy_monitor_kind kind,
+                                     const struct gy_monitor_acc_opts *opts,
+                                     struct gy_monitor_acc **out);
+void gy_monitor_acc_free(struct gy_monitor_acc *a);
+/** Empties it (a new tumbling window), keeping frozen bins. */
+void gy_monitor_acc_reset(struct gy_monitor_acc *a);
+enum gy_monitor_kind gy_monitor_acc_kind(const struct gy_monitor_acc *a);
+/** Rows offered so far (values plus missing). */
+uint64_t gy_monitor_acc_rows(const struct gy_monitor_acc *a);
+
+/** Numeric: adds values; NaN and +-inf count as missing. GY_E_INVALID for other kinds. */
+enum gy_status gy_monitor_acc_add_f64(struct gy_monitor_acc *a, const double *v, size_t n);
+/** Adds @p n missing values (any kind). */
+enum gy_status gy_monitor_acc_add_missing(struct gy_monitor_acc *a, uint64_t n);
+/** Categorical: adds one value of @p len bytes (not NUL-terminated). */
+enum gy_status gy_monitor_acc_add_str(struct gy_monitor_acc *a, const char *s, size_t len);
+/** Binary: adds one true (v != 0) or false value. */
+enum gy_status gy_monitor_acc_add_bool(struct gy_monitor_acc *a, int v);
+/**
+ * Adds a lake column batch: float64/int64 to numeric, string to categorical, bool to binary
+ * (int64 and bool also feed categorical as their decimal/"true"/"false" text); invalid rows
+ * are missing. GY_E_SCHEMA when the column type cannot feed this kind.
+ */
+enum gy_status gy_monitor_acc_add_colvec(struct gy_monitor_acc *a, const struct gy_colvec *c);
+/** Adds everything in @p src to @p dst (same kind). */
+enum gy_status gy_monitor_acc_merge(struct gy_monitor_acc *dst, const struct gy_monitor_acc *src);
+/**
+ * Numeric reference: computes its PSI bins (the deciles, as numpy.quantile) so that windows
+ * can count into them exactly with gy_monitor_acc_use_bins. GY_NOT_FOUND when it holds no
+ * values. Called by gy_monitor_compare when needed.
+ */
+enum gy_status gy_monitor_acc_freeze_bins(struct gy_monitor_acc *ref);
+/**
+ * Numeric window: counts every value from now on (and those already added) into the frozen
+ * bins of @p ref, which keeps PSI exact after the window switched to its sketch.
+ */
+enum gy_status gy_monitor_acc_use_bins(struct gy_monitor_acc *cur,
+                                       const struct gy_monitor_acc *ref);
+
+/* ------------------------------------------------------------------ comparison */
+
+/** Per-feature threshold override (a NULL feature name applies to every feature). */
+struct gy_monitor_threshold {
+    const char *feature;
+    const char *statistic; /* "psi", "wasserstein_norm", "jensenshannon", "alpha" */
+    double value;
+};
+
+struct gy_monitor_config {
+    double alpha;            /* significance after Benjamini-Hochberg (0.05) */
+    double psi;              /* PSI threshold (0.1) */
+    double wasserstein_norm; /* normalized Wasserstein threshold (0.1) */
+    double jensenshannon;    /* JS distance (base 2) threshold (0.1) */
+    /** Effect size of numeric features: "wasserstein_norm" (default) or "psi". */
+    const char *numeric_effect;
+    double drift_share;   /* dataset drifts when this share of features drift (0.5) */
+    size_t top_important; /* ... or any of this many most important features (5) */
+    /** Feature names, most important first (may be NULL). Borrowed. */
+    const char *const *importance;
+    size_t nimportance;
+    size_t top_categories;          /* categories kept by name; the rest is "other" (20) */
+    size_t small_window;            /* fewer values than this get a warning (500) */
+    double quality_missing;         /* alert: missing rate up by more than this (0.05) */
+    double quality_range;           /* alert: share out of the reference range above (0.05) */
+    double quality_unseen;          /* alert: share of unseen categories above (0.05) */
+    struct gy_monitor_acc_opts acc; /* how values are accumulated */
+    const struct gy_monitor_threshold *overrides; /* borrowed */
+    size_t noverrides;
+};
+
+/** Fills @p c with the defaults above. */
+void gy_monitor_config_init(struct gy_monitor_config *c);
+/** Checks ranges (alpha in (0,1), thresholds >= 0, ...); GY_E_INVALID names the field. */
+enum gy_status gy_monitor_config_check(const struct gy_monitor_config *c);
+
+enum gy_monitor_status {
+    GY_MONITOR_OK = 0,
+    GY_MONITOR_NOT_ENOUGH_DATA = 1, /* a side has no non-missing value */
+    GY_MONITOR_SKIPPED = 2,         /* not compared (type, absent from one side) */
+};
+
+/** A histogram of both sides for the report: numeric bins or category labels. */
+struct gy_monitor_hist {
+    size_t nbins;
+    double *edges; /* nbins + 1 edges (numeric), or NULL */
+    char **labels; /* nbins labels (categorical/binary), or NULL */
+    double *ref;   /* proportions per bin */
+    double *cur;
+};
+
+struct gy_monitor_feature {
+    char *name;
+    enum gy_monitor_kind kind;
+    enum gy_monitor_status status;
+    char *message;                   /* why not compared, or NULL */
+    char *warning;                   /* small window, approximate statistics, or NULL */
+    uint64_t rows_ref, rows_cur;     /* rows including missing */
+    uint64_t values_ref, values_cur; /* non-missing */
+    /* numeric */
+    struct gy_monitor_ks ks;
+    int ks_approximate; /* from a sketch: D within +-ks_rank_error; p asymptotic at D - eps */
+    double ks_rank_error;
+    double psi;
+    double wasserstein;
+    double wasserstein_norm;
+    double ref_mean, ref_std, cur_mean, cur_std;
+    double ref_min, ref_max;
+    /* categorical and binary */
+    struct gy_monitor_chi2 chi2;
+    double jensenshannon;
+    double z, z_p_value;
+    double prop_ref, prop_cur; /* binary: share of true */
+    /* decision */
+    const char *effect_name; /* static */
+    double effect, effect_threshold;
+    const char *test_name; /* static: "ks", "chi2", "z" */
+    double p_value, p_adjusted, alpha;
+    int drift;
+    int importance_rank; /* 1 = most important, 0 = not ranked */
+    /* quality */
+    double missing_ref, missing_cur;
+    double out_of_range; /* numeric: share of current values outside [ref min, ref max] */
+    double unseen;       /* categorical: share of current values never seen in reference */
+    int quality_alert;
+    char *quality_message;
+    struct gy_monitor_hist hist;
+};
+
+/**
+ * Compares one feature: @p cur against @p ref (same kind) under @p cfg. Accumulators are
+ * finalized (sorted) in place. @p out is filled (its strings and arrays are new: free with
+ * gy_monitor_feature_clear). The decision fields are left for gy_monitor_decide. Not enough
+ * data is a status, not an error; errors are GY_E_NOMEM and GY_E_INVALID (kinds differ).
+ */
+enum gy_status gy_monitor_compare(const char *name, struct gy_monitor_acc *ref,
+                                  struct gy_monitor_acc *cur, const struct gy_monitor_config *cfg,
+                                  struct gy_monitor_feature *out);
+void gy_monitor_feature_clear(struct gy_monitor_feature *f);
+
+struct gy_monitor_report {
+    char *reference; /* "NAME@V" or a description */
+    char *current;
+    uint64_t rows_ref, rows_cur;
+    struct gy_monitor_config cfg; /* copy; overrides/importance not kept */
+    struct gy_monitor_feature *features;
+    size_t nfeatures;
+    size_t checked, drifted;
+    double share;
+    int drift;
+    char *reason;
+    int64_t created_us;
+};
+
+/**
+ * Applies the decision rule to the features of @p r: Benjamini-Hochberg across the p-values of
+ * compared features; a feature drifts when its effect size is >= its threshold and its
+ * adjusted p-value < alpha; the dataset drifts when drifted/checked >= drift_share or any of
+ * the top_important most important features drifts. Sets quality alerts. GY_E_NOMEM.
+ */
+enum gy_status gy_monitor_decide(struct gy_monitor_report *r, const struct gy_monitor_config *cfg);
+
+/**
+ * Offline check: reads @p ref_name@ref_version and @p cur_name@cur_version (0 = latest)
+ * through the lake scan API, one column at a time, compares every feature present in both
+ * (or only @p features, when given) and decides. *out new (gy_monitor_report_free).
+ * GY_NOT_FOUND for an unknown dataset, version or named feature.
+ */
+enum gy_status gy_monitor_check_datasets(struct gy_db *db, const char *ref_name,
+                                         int64_t ref_version, const char *cur_name,
+                                         int64_t cur_version, const char *const *features,
+                                         size_t nfeatures, const struct gy_monitor_config *cfg,
+                                         struct gy_monitor_report **out);
+
+void gy_monitor_report_free(struct gy_monitor_report *r);
+
+/** The report as JSON (documented in docs/drift.md). *out new. */
+enum gy_status gy_monitor_report_json(const struct gy_monitor_report *r, json_t **out);
+
+/**
+ * A self-contained HTML page (inline CSS and SVG, no external resources): verdict, summary
+ * table, per-feature overlaid histograms, statistics with thresholds, data quality.
+ */
+enum gy_status gy_monitor_report_html(const struct gy_monitor_report *r, struct gy_buf *out);
+
+#endif /* GY_MONITOR_H */
