@@ -110,7 +110,7 @@ static void infer_field(struct infer_col *c, const struct gy_field *f, uint64_t 
             double v;
             /* "NaN" is a float64 null. */
             if (!gy__is_null_token(f->p, f->len, GY_TYPE_FLOAT64) &&
-                gy__parse_f64(f->p, f->len, &v) != GY_OK)
+                gy__parse_f64_padded(f->p, f->len, &v) != GY_OK) /* a reader's TEXT field */
                 can &= ~(unsigned)CAN_FLOAT;
         }
         if ((can & CAN_TS) && !rfc3339(f->p, f->len))

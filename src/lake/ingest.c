@@ -2,17 +2,27 @@
 /*
  * ingest.c - turns a stream of CSV or JSON Lines records into a new dataset version.
  *
- * The calling thread reads and converts records into chunks of CHUNK_ROWS rows (one column
- * vector per schema column). The columns are split into NGROUPS fixed groups (column k in
- * group k % NGROUPS), each served by its own single-thread pool: a group's worker takes the
- * finished chunks in order, adds its columns to the profile, encodes each as a zstd segment
- * and stores it as an object. Every column is thus profiled by one thread in row order (the
- * profile is deterministic), parsing and the column work spread over the cores, and memory
- * stays bounded by a few chunks whatever the input size. Nothing is visible until the final
- * metadata transaction, which re-reads the latest version, appends the new chunks to its
- * chunk list, merges the new rows' profile into its profile and inserts the version row: a
- * crash before the commit leaves only unreferenced objects, and two concurrent ingests both
- * land, one after the other.
+ * Rows are cut into chunks of CHUNK_ROWS; chunk k is profiled into profile k % NPROF (the two
+ * are merged at the end, so the profile is a deterministic function of the chunks), and each
+ * of its columns is encoded as a segment and stored as an object. Two ways to get there:
+ *
+ * - CSV without --skip-bad-rows (the common case, ingest_blocks): the calling thread only
+ *   reads. It cuts the input into blocks of CHUNK_ROWS / NHALF records, tracking quotes so
+ *   that a line feed inside a quoted field is never taken for a record end, and hands the
+ *   blocks of chunk k to worker k % NBLOCKW, which parses and converts their records with a
+ *   text reader, then profiles, encodes and stores the chunk. Parsing thus runs on every
+ *   core. The first error in input order wins, with the message and position a sequential
+ *   read gives.
+ * - Otherwise (JSON Lines, --skip-bad-rows, one-column CSV, line limits over 128 MiB;
+ *   ingest_records): the calling thread reads and converts records into chunks, and NGROUPS
+ *   column-group workers (column c in group c % NGROUPS, each a single thread taking the
+ *   chunks in order) profile, encode and store them; three chunk slots rotate.
+ *
+ * Either way memory stays bounded by a few chunks whatever the input size. Nothing is visible
+ * until the final metadata transaction, which re-reads the latest version, appends the new
+ * chunks to its chunk list, merges the new rows' profile into its profile and inserts the
+ * version row: a crash before the commit leaves only unreferenced objects, and two concurrent
+ * ingests both land, one after the other.
  */
 #include "lake/lake_int.h"
 
@@ -22,11 +32,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define CHUNK_ROWS 65536
 #define NSLOTS 3
 #define SEGMENT_MAX (256u << 20)
-#define NGROUPS 2 /* column groups, one worker thread each */
+#define NGROUPS 2 /* column groups of ingest_records, one worker thread each */
+#define NPROF 2   /* chunk k is profiled into profile k % NPROF */
+#define NBLOCKW 2 /* block workers of ingest_blocks (worker w profiles into profile w) */
+#define NBLOCKS 3 /* text blocks: one being read, one per worker */
+#define NHALF 2   /* a chunk's rows come in NHALF text blocks (less text held at once) */
+#define BLOCK_READ ((size_t)1 << 20)  /* read() size of ingest_blocks */
+#define BLOCK_MAX ((size_t)256 << 20) /* most text one block may hold */
+_Static_assert(NBLOCKW == NPROF && NGROUPS == NBLOCKW, "one pool and one profile per worker");
 
 struct chunk {
     size_t nrows;
@@ -37,10 +57,29 @@ struct chunk {
     int busy; /* groups that have not finished this chunk yet */
 };
 
+/* ingest_blocks: one block of CSV text (whole records) and what became of it. */
+struct block {
+    char *text; /* cap + GY_READER_PAD bytes */
+    size_t cap, len;
+    uint64_t line; /* line number of text[0] */
+    size_t index;  /* block number: chunk index * NHALF + part */
+    int final;     /* the input ends with this block */
+    int busy;      /* with a worker */
+};
+
+/* ingest_blocks: what one worker keeps between blocks. */
+struct bworker {
+    struct gy_reader *rd; /* text reader */
+    struct chunk chunk;
+    struct gy_buf seg;
+};
+
 struct ingest {
     struct gy_db *db;
     const struct gy_schema *schema;
-    struct gy_profile *prof;
+    const size_t *map; /* schema column k is reader field map[k] */
+    const char *source;
+    struct gy_profile *prof[NPROF];
     struct chunk slots[NSLOTS];
     /* Finished chunks, in order: rows and segment hashes. */
     struct done_chunk {
@@ -53,6 +92,11 @@ struct ingest {
     pthread_cond_t cond;
     enum gy_status worker_rc;
     char worker_err[512];
+    /* ingest_blocks */
+    struct block blocks[NBLOCKS];
+    struct bworker bw[NBLOCKW];
+    size_t err_index; /* chunk index of the first failed block, SIZE_MAX while none */
+    uint64_t rows_done;
 };
 
 struct job {
@@ -75,7 +119,7 @@ static void chunk_job(void *arg)
 
     gy_buf_init(&seg, SEGMENT_MAX);
     for (size_t k = j->group; k < in->schema->ncols && rc == GY_OK; k += NGROUPS) {
-        rc = gy__profile_add(in->prof, k, &c->cols[k]);
+        rc = gy__profile_add(in->prof[j->index % NPROF], k, &c->cols[k]);
         if (rc == GY_OK) {
             gy_buf_reset(&seg);
             rc = gy__segment_encode(&c->cols[k], &seg);
@@ -150,11 +194,9 @@ static void slot_reset(struct chunk *c, size_t ncols)
 }
 
 /* Submits the filled chunk to the workers, one job per column group. */
-static enum gy_status submit(struct ingest *in, struct chunk *c)
+/* Makes room for one more finished chunk (called by the reading thread only). */
+static enum gy_status done_reserve(struct ingest *in)
 {
-    struct job *j[NGROUPS];
-    size_t index, ng = GY_MIN((size_t)NGROUPS, in->schema->ncols);
-    enum gy_status rc = GY_OK;
     if (in->ndone == in->cap_done) {
         size_t cap = in->cap_done ? in->cap_done * 2 : 64;
         struct done_chunk *d;
@@ -169,6 +211,16 @@ static enum gy_status submit(struct ingest *in, struct chunk *c)
         if (!d)
             return GY_E_NOMEM;
     }
+    return GY_OK;
+}
+
+static enum gy_status submit(struct ingest *in, struct chunk *c)
+{
+    struct job *j[NGROUPS];
+    size_t index, ng = GY_MIN((size_t)NGROUPS, in->schema->ncols);
+    enum gy_status rc = done_reserve(in);
+    if (rc)
+        return rc;
     for (size_t g = 0; g < ng; g++) {
         j[g] = gy_malloc(sizeof *j[g]);
         if (!j[g]) {
@@ -236,6 +288,11 @@ static enum gy_status convert(struct gy_colvec *v, size_t row, const struct gy_f
     size_t len = f->len;
     enum gy_field_kind k = f->kind;
 
+    if (v->type == GY_TYPE_FLOAT64 && (k == GY_FIELD_TEXT || k == GY_FIELD_QUOTED) && len > 4 &&
+        gy__parse_f64_padded(p, len, &v->f64[row]) == GY_OK) {
+        v->valid[row] = 1; /* no null token is longer than 4 bytes */
+        return GY_OK;
+    }
     if (v->type == GY_TYPE_STRING) {
         v->n = row;
         if (k == GY_FIELD_NULL || (k == GY_FIELD_TEXT && gy__is_null_token(p, len, v->type)))
@@ -259,7 +316,7 @@ static enum gy_status convert(struct gy_colvec *v, size_t row, const struct gy_f
     v->valid[row] = 1;
     switch (v->type) {
     case GY_TYPE_FLOAT64:
-        if (k != GY_FIELD_BOOL && gy__parse_f64(p, len, &v->f64[row]) == GY_OK)
+        if (k != GY_FIELD_BOOL && gy__parse_f64_padded(p, len, &v->f64[row]) == GY_OK)
             return GY_OK;
         break;
     case GY_TYPE_INT64:
@@ -282,6 +339,442 @@ static enum gy_status convert(struct gy_colvec *v, size_t row, const struct gy_f
                             kind_word(k));
     return gy_error_set(GY_E_INVALID, "expected %s, found \"%.*s\"", gy_type_name(v->type),
                         (int)GY_MIN(len, 40), p);
+}
+
+/*
+ * Converts record @p rec into row @p row of chunk c. On a bad value: GY_E_INVALID with
+ * "source:line:col: column "x": ..." and the partial row undone (string columns had already
+ * advanced their count).
+ */
+static enum gy_status convert_record(const struct ingest *in, struct chunk *c, size_t row,
+                                     const struct gy_record *rec)
+{
+    const struct gy_schema *schema = in->schema;
+    size_t k;
+    for (k = 0; k < schema->ncols; k++)
+        if (convert(&c->cols[k], row, &rec->fields[in->map[k]]) != GY_OK)
+            break;
+    if (k == schema->ncols)
+        return GY_OK;
+    const struct gy_field *f = &rec->fields[in->map[k]];
+    enum gy_status rc = gy_error_set(GY_E_INVALID, "%s:%llu:%u: column \"%s\": %s", in->source,
+                                     (unsigned long long)rec->line, f->column, schema->cols[k].name,
+                                     gy_error_msg());
+    for (size_t j = 0; j < schema->ncols; j++)
+        c->cols[j].n = row;
+    return rc;
+}
+
+/* ------------------------------------------------------------------ parallel CSV blocks */
+
+/*
+ * Finding block ends: the reading thread looks at the text 64 bytes at a time (bit i of a
+ * mask = byte i of the window) and follows the quote state across windows. A line feed
+ * outside quotes ends a record; a record is blank when it is empty (a line feed right after
+ * the previous record end, or a CR LF pair there), and blank records are not rows (nor may
+ * a block end after one: a blank line is an error unless only blank lines follow it to the
+ * end of the input, which only the last block can see).
+ */
+struct cut {
+    size_t pos;       /* bytes scanned (a multiple of 64 until the input ends) */
+    uint64_t inq;     /* all ones while inside quotes at pos */
+    uint64_t prev_e;  /* the record-end mask of the previous window (bit 63 = pos - 1) */
+    uint64_t prev_cr; /* bit 63: pos - 1 is a carriage return */
+    size_t records;   /* non-blank records ending before pos */
+    uint64_t lines;   /* line feeds before pos */
+    size_t last_end;  /* just past the last non-blank record end, 0 when none */
+};
+
+static void cut_start(struct cut *st)
+{
+    memset(st, 0, sizeof *st);
+    st->prev_e = UINT64_C(1) << 63; /* the text starts after a record end */
+}
+
+/* Set bits of a sparse mask (a record is longer than a few bytes; portable builds have no
+ * popcount instruction, and the libgcc call costs more than this). */
+static inline size_t bits_set(uint64_t m)
+{
+    size_t n = 0;
+    for (; m; m &= m - 1)
+        n++;
+    return n;
+}
+
+/* The masks of the 64 bytes at p (fewer when @p avail < 64; the rest read as 0). */
+static void cut_masks(const char *p, size_t avail, uint64_t *q, uint64_t *lf, uint64_t *cr)
+{
+    uint64_t mq = 0, ml = 0, mc = 0;
+#if defined(__SSE2__)
+    const __m128i vq = _mm_set1_epi8('"'), vl = _mm_set1_epi8('\n'), vc = _mm_set1_epi8('\r');
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        mq |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vq)) << (16 * k);
+        ml |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vl)) << (16 * k);
+        mc |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vc)) << (16 * k);
+    }
+#else
+    for (unsigned i = 0; i < 64; i++) {
+        mq |= (uint64_t)(p[i] == '"') << i;
+        ml |= (uint64_t)(p[i] == '\n') << i;
+        mc |= (uint64_t)(p[i] == '\r') << i;
+    }
+#endif
+    if (avail < 64) {
+        uint64_t keep = (UINT64_C(1) << avail) - 1;
+        mq &= keep;
+        ml &= keep;
+        mc &= keep;
+    }
+    *q = mq;
+    *lf = ml;
+    *cr = mc;
+}
+
+/*
+ * Scans t[st->pos, len) for the end of the @p want-th non-blank record (counting from the
+ * start of the text). Returns 1 with *cut just past it, or 0 when it is not there yet (a
+ * partial last window is scanned only when @p eof). @p t has 64 readable bytes past len.
+ */
+static int cut_scan(struct cut *st, const char *t, size_t len, int eof, size_t want, size_t *cut)
+{
+    while (st->pos < len && (eof || len - st->pos >= 64)) {
+        size_t avail = GY_MIN(len - st->pos, (size_t)64);
+        uint64_t q, lf, cr, x, e, blank, ends;
+        cut_masks(t + st->pos, avail, &q, &lf, &cr);
+        x = q; /* x: inside quotes (prefix xor of the quotes) */
+        x ^= x << 1;
+        x ^= x << 2;
+        x ^= x << 4;
+        x ^= x << 8;
+        x ^= x << 16;
+        x ^= x << 32;
+        x ^= st->inq;
+        e = lf & ~x;
+        blank = e & ((e << 1 | st->prev_e >> 63) |
+                     ((cr << 1 | st->prev_cr >> 63) & (e << 2 | st->prev_e >> 62)));
+        ends = e & ~blank;
+        size_t n = bits_set(ends);
+        if (st->records + n >= want) {
+            for (size_t k = want - st->records; k > 1; k--)
+                ends &= ends - 1;
+            unsigned b = (unsigned)__builtin_ctzll(ends);
+            uint64_t upto = b == 63 ? UINT64_MAX : (UINT64_C(1) << (b + 1)) - 1;
+            st->lines += bits_set(lf & upto);
+            st->records = want;
+            *cut = st->pos + b + 1;
+            st->last_end = *cut;
+            return 1;
+        }
+        if (ends)
+            st->last_end = st->pos + 64 - (size_t)__builtin_clzll(ends);
+        st->records += n;
+        st->lines += bits_set(lf);
+        st->inq = (uint64_t)0 - (x >> 63);
+        st->prev_e = e;
+        st->prev_cr = cr;
+        st->pos += avail;
+    }
+    return 0;
+}
+
+/* Line feeds in t[from, to). */
+static uint64_t count_lf(const char *t, size_t from, size_t to)
+{
+    uint64_t n = 0;
+    for (const char *p = t + from, *e = t + to; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+        n++;
+    return n;
+}
+
+/* Grows block b to hold @p need bytes of text (keeping its content). */
+static enum gy_status block_reserve(struct block *b, size_t need)
+{
+    if (need <= b->cap)
+        return GY_OK;
+    size_t cap = b->cap ? b->cap : BLOCK_READ * 16;
+    while (cap < need)
+        cap *= 2;
+    char *t = gy_realloc(b->text, cap + GY_READER_PAD);
+    if (!t)
+        return gy_error_set(GY_E_NOMEM, "out of memory for %zu bytes of input", cap);
+    b->text = t;
+    b->cap = cap;
+    return GY_OK;
+}
+
+/*
+ * Records the outcome of text block @p bi and releases it (unless @p b is NULL: released
+ * already). When @p finished, chunk bi / NHALF is complete with @p rows rows (or failed).
+ * Called with in->lock held.
+ */
+static void block_done(struct ingest *in, size_t bi, struct block *b, struct chunk *c, size_t rows,
+                       int finished, enum gy_status rc, const char *err)
+{
+    if (rc == GY_OK && finished && rows) {
+        struct done_chunk *d = &in->done[bi / NHALF];
+        d->rows = rows;
+        d->hex = gy_malloc(in->schema->ncols * sizeof *d->hex);
+        if (d->hex) {
+            memcpy(d->hex, c->hex, in->schema->ncols * sizeof *d->hex);
+        } else {
+            rc = GY_E_NOMEM;
+            err = "out of memory";
+        }
+    }
+    if (rc && bi < in->err_index) {
+        in->err_index = bi;
+        in->worker_rc = rc;
+        snprintf(in->worker_err, sizeof in->worker_err, "%s", err);
+    }
+    if (rc == GY_OK && finished)
+        in->rows_done += rows;
+    if (b)
+        b->busy = 0;
+    pthread_cond_broadcast(&in->cond);
+}
+
+struct bjob {
+    struct ingest *in;
+    struct block *b;
+    size_t w;
+};
+
+/*
+ * Worker: parses text block bi into its chunk (chunk bi / NHALF, whose rows come in NHALF
+ * blocks, all given to this worker in order); after the last of them it profiles, encodes and
+ * stores the chunk.
+ */
+static void block_job(void *arg)
+{
+    struct bjob *j = arg;
+    struct ingest *in = j->in;
+    struct block *b = j->b;
+    const size_t wi = j->w, ncols = in->schema->ncols, bi = b->index;
+    const int finish = bi % NHALF == NHALF - 1 || b->final;
+    struct bworker *w = &in->bw[wi];
+    struct chunk *c = &w->chunk;
+    enum gy_status rc = GY_OK;
+    size_t rows;
+    int skip;
+
+    gy_free(j);
+    pthread_mutex_lock(&in->lock);
+    skip = in->err_index < bi; /* an earlier block failed: this one no longer matters */
+    pthread_mutex_unlock(&in->lock);
+    if (bi % NHALF == 0)
+        slot_reset(c, ncols);
+    rows = c->nrows;
+    if (!skip) {
+        gy__reader_reset_text(w->rd, b->text, b->len, b->line);
+        for (;;) {
+            const struct gy_record *rec;
+            rc = gy__reader_next(w->rd, &rec);
+            if (rc == GY_NOT_FOUND) {
+                rc = GY_OK;
+                break;
+            }
+            if (rc)
+                break;
+            if (GY_NEVER(rows == CHUNK_ROWS)) {
+                rc = gy_error_set(GY_E_INTERNAL, "%s: chunk of more than %d records", in->source,
+                                  CHUNK_ROWS);
+                break;
+            }
+            if ((rc = convert_record(in, c, rows, rec)) != GY_OK)
+                break;
+            rows++;
+        }
+        /* A block ends after a record, so blank lines at its end are followed by more. */
+        if (rc == GY_OK && !b->final && gy__reader_trailing_blank(w->rd) > 0)
+            rc = gy_error_set(GY_E_INVALID, "%s:%llu:1: empty line", in->source,
+                              (unsigned long long)gy__reader_trailing_blank(w->rd));
+        c->nrows = rows;
+        if (rc == GY_OK && finish) { /* the text is no longer needed: let the reader refill it */
+            pthread_mutex_lock(&in->lock);
+            b->busy = 0;
+            pthread_cond_broadcast(&in->cond);
+            pthread_mutex_unlock(&in->lock);
+            b = NULL;
+        }
+        for (size_t k = 0; k < ncols && rc == GY_OK && finish && rows; k++) {
+            c->cols[k].n = rows;
+            rc = gy__profile_add(in->prof[wi % NPROF], k, &c->cols[k]);
+            if (rc == GY_OK) {
+                gy_buf_reset(&w->seg);
+                rc = gy__segment_encode(&c->cols[k], &w->seg);
+            }
+            if (rc == GY_OK)
+                rc = gy_db_object_put(in->db, w->seg.data, w->seg.len, c->hex[k]);
+        }
+    }
+    pthread_mutex_lock(&in->lock);
+    block_done(in, bi, b, c, rows, finish && !skip, rc, rc ? gy_error_msg() : "");
+    pthread_mutex_unlock(&in->lock);
+}
+
+/* Waits for a block buffer no worker holds. */
+static struct block *block_free(struct ingest *in)
+{
+    pthread_mutex_lock(&in->lock);
+    for (;;) {
+        for (size_t i = 0; i < NBLOCKS; i++) {
+            if (!in->blocks[i].busy) {
+                in->blocks[i].busy = 1;
+                pthread_mutex_unlock(&in->lock);
+                return &in->blocks[i];
+            }
+        }
+        pthread_cond_wait(&in->cond, &in->lock);
+    }
+}
+
+/* Reads more input into b (at most BLOCK_READ bytes); *eof when there is none. */
+static enum gy_status block_read(struct ingest *in, struct block *b, int fd, int *eof)
+{
+    enum gy_status rc = block_reserve(b, b->len + BLOCK_READ);
+    if (rc)
+        return rc;
+    for (;;) {
+        ssize_t n = read(fd, b->text + b->len, BLOCK_READ);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return gy_error_set(GY_E_IO, "%s: read: %s", in->source, strerror(errno));
+        b->len += (size_t)n;
+        *eof = n == 0;
+        memset(b->text + b->len, 0, GY_READER_PAD);
+        return GY_OK;
+    }
+}
+
+/* Gives a block buffer back without submitting it. */
+static void block_release(struct ingest *in, struct block *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&in->lock);
+    b->busy = 0;
+    pthread_cond_broadcast(&in->cond);
+    pthread_mutex_unlock(&in->lock);
+}
+
+static int blocks_failed(struct ingest *in)
+{
+    pthread_mutex_lock(&in->lock);
+    int failed = in->err_index != SIZE_MAX;
+    pthread_mutex_unlock(&in->lock);
+    return failed;
+}
+
+/*
+ * The parallel CSV path. @p rd has read the header; the records start in its buffer and
+ * continue in @p fd. Blocks of CHUNK_ROWS records go to the workers in turn.
+ */
+static enum gy_status ingest_blocks(struct ingest *in, struct gy_reader **rdp, int fd,
+                                    const struct gy_ingest_opts *opts, struct gy_ingest_result *res)
+{
+    struct gy_reader *rd = *rdp;
+    const char *p0;
+    size_t n0, index = 0;
+    uint64_t line, bytes;
+    int eof;
+    enum gy_status rc = GY_OK;
+    struct block *b = block_free(in), *next = NULL;
+    struct cut st;
+
+    gy__reader_buffered(rd, &p0, &n0, &line, &eof);
+    bytes = gy__reader_bytes(rd) + n0;
+    if ((rc = block_reserve(b, n0 + BLOCK_READ)) != GY_OK)
+        goto out;
+    memcpy(b->text, p0, n0);
+    b->len = n0;
+    memset(b->text + n0, 0, GY_READER_PAD);
+    gy__reader_free(rd); /* its buffer is copied; the rest is read here */
+    *rdp = NULL;
+    cut_start(&st);
+    for (;;) {
+        size_t cut;
+        uint64_t nl;
+        if (cut_scan(&st, b->text, b->len, eof, CHUNK_ROWS / NHALF, &cut)) {
+            nl = st.lines;
+            b->final = eof && cut == b->len;
+        } else if (!eof && b->len + BLOCK_READ <= BLOCK_MAX) {
+            size_t before = b->len;
+            if ((rc = block_read(in, b, fd, &eof)) != GY_OK)
+                goto out;
+            bytes += b->len - before;
+            continue;
+        } else {
+            /* The end of the input, or too much text for CHUNK_ROWS records: end the block
+             * after its last record, or where it is when it has none (its reader then
+             * reports the overlong line). */
+            cut = eof || !st.last_end ? b->len : st.last_end;
+            nl = cut >= st.pos ? st.lines + count_lf(b->text, st.pos, cut)
+                               : st.lines - count_lf(b->text, cut, st.pos);
+            b->final = eof;
+        }
+        if (!b->final) {
+            size_t tail = b->len - cut;
+            next = block_free(in);
+            if ((rc = block_reserve(next, tail + BLOCK_READ)) != GY_OK)
+                goto out;
+            memcpy(next->text, b->text + cut, tail);
+            next->len = tail;
+            memset(next->text + tail, 0, GY_READER_PAD);
+        }
+        b->len = cut;
+        memset(b->text + cut, 0, GY_READER_PAD);
+        b->line = line;
+        b->index = index;
+        line += nl;
+        {
+            struct bjob *j = gy_malloc(sizeof *j);
+            if ((rc = j ? index % NHALF ? GY_OK : done_reserve(in) : GY_E_NOMEM) != GY_OK) {
+                gy_free(j);
+                goto out;
+            }
+            in->ndone = index / NHALF + 1;
+            j->in = in;
+            j->b = b;
+            j->w = index / NHALF % NBLOCKW;
+            if ((rc = gy_pool_submit(in->pool[j->w], block_job, j)) != GY_OK) {
+                gy_free(j);
+                goto out;
+            }
+            b = NULL; /* the worker releases it */
+            index++;
+        }
+        if (opts->progress) {
+            pthread_mutex_lock(&in->lock);
+            uint64_t done = in->rows_done;
+            pthread_mutex_unlock(&in->lock);
+            opts->progress(opts->progress_arg, done, bytes);
+        }
+        if (!next || blocks_failed(in))
+            break;
+        b = next;
+        next = NULL;
+        cut_start(&st);
+    }
+out:
+    if (rc) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", gy_error_msg());
+        block_release(in, b);
+        block_release(in, next);
+        for (size_t g = 0; g < NBLOCKW; g++)
+            gy_pool_wait(in->pool[g]);
+        return gy_error_set(rc, "%s", msg);
+    }
+    block_release(in, next);
+    for (size_t g = 0; g < NBLOCKW; g++)
+        gy_pool_wait(in->pool[g]);
+    res->bytes_in = bytes;
+    res->rows = in->rows_done;
+    if (in->err_index != SIZE_MAX)
+        return gy_error_set(in->worker_rc, "%s", in->worker_err);
+    return GY_OK;
 }
 
 /* ------------------------------------------------------------------ metadata */
@@ -474,7 +967,8 @@ static enum gy_status put_compressed(struct gy_db *db, const struct gy_buf *raw,
     enum gy_status rc;
     if (!dst)
         return GY_E_NOMEM;
-    z = ZSTD_compress(dst, bound, raw->data, raw->len, 3);
+    z = ZSTD_compress(dst, bound, raw->data, raw->len,
+                      1); /* fast: the state is mostly sketch keys */
     if (ZSTD_isError(z))
         rc = gy_error_set(GY_E_INTERNAL, "zstd: %s", ZSTD_getErrorName(z));
     else
@@ -507,7 +1001,7 @@ static enum gy_status commit_version(struct ingest *in, const char *name, int64_
             goto out;
         if ((rc = profile_from_manifest(db, parent_m, s, &prof)) != GY_OK)
             goto out;
-        if ((rc = gy__profile_merge(prof, in->prof)) != GY_OK)
+        if ((rc = gy__profile_merge(prof, in->prof[0])) != GY_OK)
             goto out;
         chunks = json_deep_copy(json_object_get(parent_m, "chunks"));
         total = (uint64_t)gy_json_int(parent_m, "rows", 0);
@@ -520,7 +1014,10 @@ static enum gy_status commit_version(struct ingest *in, const char *name, int64_
         goto out;
     }
     for (size_t i = 0; i < in->ndone; i++) {
-        json_t *segs = json_array(), *c;
+        json_t *segs, *c;
+        if (in->done[i].rows == 0)
+            continue; /* an empty last block */
+        segs = json_array();
         for (size_t k = 0; k < s->ncols && segs; k++)
             if (json_array_append_new(segs, json_string(in->done[i].hex[k])))
                 break;
@@ -531,11 +1028,11 @@ static enum gy_status commit_version(struct ingest *in, const char *name, int64_
         }
         total += in->done[i].rows;
     }
-    if ((rc = gy__profile_save(prof ? prof : in->prof, &b)) != GY_OK)
+    if ((rc = gy__profile_save(prof ? prof : in->prof[0], &b)) != GY_OK)
         goto out;
     if ((rc = put_compressed(db, &b, state_hex)) != GY_OK)
         goto out;
-    if ((rc = gy__profile_summary(prof ? prof : in->prof, &summary)) != GY_OK)
+    if ((rc = gy__profile_summary(prof ? prof : in->prof[0], &summary)) != GY_OK)
         goto out;
     version = parent + 1;
     {
@@ -676,6 +1173,60 @@ static enum gy_status begin_retry(struct gy_db *db)
     return rc;
 }
 
+/* The sequential path: reads and converts records here, the column groups do the rest. */
+static enum gy_status ingest_records(struct ingest *in, struct gy_reader *rd,
+                                     const struct gy_ingest_opts *opts,
+                                     struct gy_ingest_result *res)
+{
+    const struct gy_schema *schema = in->schema;
+    size_t cur = 0;
+    enum gy_status rc;
+
+    for (size_t i = 0; i < NSLOTS; i++)
+        if ((rc = slot_init(&in->slots[i], schema)) != GY_OK)
+            return rc;
+    for (;;) {
+        const struct gy_record *rec;
+        struct chunk *c = &in->slots[cur];
+        size_t row = c->nrows;
+        rc = gy__reader_next(rd, &rec);
+        if (rc == GY_NOT_FOUND) {
+            rc = GY_OK;
+            break;
+        }
+        if (rc == GY_OK)
+            rc = convert_record(in, c, row, rec);
+        if (rc == GY_E_INVALID && res->skipped < opts->skip_bad_rows) {
+            res->skipped++;
+            if (opts->report)
+                fprintf(opts->report, "skipped: %s\n", gy_error_msg());
+            continue;
+        }
+        if (rc)
+            return rc;
+        c->nrows = row + 1;
+        res->rows++;
+        if (c->nrows == CHUNK_ROWS) {
+            if ((rc = submit(in, c)) != GY_OK)
+                return rc;
+            cur = (cur + 1) % NSLOTS;
+            if ((rc = wait_slot(in, &in->slots[cur])) != GY_OK)
+                return rc;
+            slot_reset(&in->slots[cur], schema->ncols);
+            if (opts->progress)
+                opts->progress(opts->progress_arg, res->rows, gy__reader_bytes(rd));
+        }
+    }
+    if (in->slots[cur].nrows && (rc = submit(in, &in->slots[cur])) != GY_OK)
+        return rc;
+    for (size_t g = 0; g < NGROUPS; g++)
+        gy_pool_wait(in->pool[g]);
+    if ((rc = in->worker_rc) != GY_OK)
+        return gy_error_set(rc, "%s", in->worker_err);
+    res->bytes_in = gy__reader_bytes(rd);
+    return GY_OK;
+}
+
 enum gy_status gy_lake_ingest(struct gy_db *db, const char *name, int fd,
                               const struct gy_ingest_opts *user_opts, struct gy_ingest_result *res)
 {
@@ -683,13 +1234,15 @@ enum gy_status gy_lake_ingest(struct gy_db *db, const char *name, int fd,
     struct gy_schema *schema = NULL;
     struct gy_reader *rd = NULL;
     struct ingest in;
-    size_t *map = NULL, cur = 0;
+    size_t *map = NULL;
     int64_t id = 0;
     int spool_fd = -1, in_tx = 0;
     enum gy_status rc;
     struct stat st;
 
+    const int64_t t0 = gy_time_mono_ns();
     memset(&in, 0, sizeof in);
+    in.err_index = SIZE_MAX;
     memset(res, 0, sizeof *res);
     pthread_mutex_init(&in.lock, NULL);
     pthread_cond_init(&in.cond, NULL);
@@ -726,8 +1279,10 @@ enum gy_status gy_lake_ingest(struct gy_db *db, const char *name, int fd,
             goto out;
         }
     }
+    gy_log(GY_LOG_DEBUG, "ingest: schema ready at %.3f s", (double)(gy_time_mono_ns() - t0) / 1e9);
     in.db = db;
     in.schema = schema;
+    in.source = opts.source;
     {
         const char **cols = gy_calloc(schema->ncols, sizeof *cols);
         if (!cols) {
@@ -748,81 +1303,40 @@ enum gy_status gy_lake_ingest(struct gy_db *db, const char *name, int fd,
     }
     if ((rc = map_columns(rd, schema, opts.source, map)) != GY_OK)
         goto out;
-    if ((rc = gy__profile_create(schema, &in.prof)) != GY_OK)
-        goto out;
+    in.map = map;
+    for (size_t i = 0; i < NPROF; i++)
+        if ((rc = gy__profile_create(schema, &in.prof[i])) != GY_OK)
+            goto out;
     for (size_t g = 0; g < NGROUPS; g++)
         if ((rc = gy_pool_create(1, &in.pool[g])) != GY_OK)
             goto out;
     /* Segments are flushed once, before the commit, instead of fsync pairs per segment. */
     gy_db_objects_defer_sync(db, 1);
-    for (size_t i = 0; i < NSLOTS; i++)
-        if ((rc = slot_init(&in.slots[i], schema)) != GY_OK)
-            goto out;
-
-    for (;;) {
-        const struct gy_record *rec;
-        struct chunk *c = &in.slots[cur];
-        size_t row = c->nrows, k;
-        rc = gy__reader_next(rd, &rec);
-        if (rc == GY_NOT_FOUND) {
-            rc = GY_OK;
-            break;
-        }
-        if (rc == GY_E_INVALID && res->skipped < opts.skip_bad_rows) {
-            res->skipped++;
-            if (opts.report)
-                fprintf(opts.report, "skipped: %s\n", gy_error_msg());
-            continue;
-        }
-        if (rc)
-            goto out;
-        for (k = 0; k < schema->ncols; k++) {
-            const struct gy_field *f = &rec->fields[map[k]];
-            if (convert(&c->cols[k], row, f) != GY_OK)
-                break;
-        }
-        if (k < schema->ncols) {
-            const struct gy_field *f = &rec->fields[map[k]];
-            rc = gy_error_set(GY_E_INVALID, "%s:%llu:%u: column \"%s\": %s", opts.source,
-                              (unsigned long long)rec->line, f->column, schema->cols[k].name,
-                              gy_error_msg());
-            /* Undo the partial row: string columns already advanced their count. */
-            for (size_t j = 0; j < schema->ncols; j++)
-                c->cols[j].n = row;
-            if (res->skipped < opts.skip_bad_rows) {
-                res->skipped++;
-                if (opts.report)
-                    fprintf(opts.report, "skipped: %s\n", gy_error_msg());
-                rc = GY_OK;
-                continue;
-            }
-            goto out;
-        }
-        c->nrows = row + 1;
-        res->rows++;
-        if (c->nrows == CHUNK_ROWS) {
-            if ((rc = submit(&in, c)) != GY_OK)
+    if (gy__reader_format(rd) == GY_FORMAT_CSV && opts.skip_bad_rows == 0 && schema->ncols > 1 &&
+        gy__reader_max_line(rd) + 2 <= BLOCK_MAX / 2) {
+        for (size_t w = 0; w < NBLOCKW; w++) {
+            if ((rc = slot_init(&in.bw[w].chunk, schema)) != GY_OK ||
+                (rc = gy__reader_create_text(rd, &in.bw[w].rd)) != GY_OK)
                 goto out;
-            cur = (cur + 1) % NSLOTS;
-            if ((rc = wait_slot(&in, &in.slots[cur])) != GY_OK)
-                goto out;
-            slot_reset(&in.slots[cur], schema->ncols);
-            if (opts.progress)
-                opts.progress(opts.progress_arg, res->rows, gy__reader_bytes(rd));
+            gy_buf_init(&in.bw[w].seg, SEGMENT_MAX);
         }
+        if ((rc = ingest_blocks(&in, &rd, fd, &opts, res)) != GY_OK)
+            goto out;
+    } else {
+        if ((rc = ingest_records(&in, rd, &opts, res)) != GY_OK)
+            goto out;
     }
-    if (in.slots[cur].nrows && (rc = submit(&in, &in.slots[cur])) != GY_OK)
-        goto out;
-    for (size_t g = 0; g < NGROUPS; g++)
-        gy_pool_wait(in.pool[g]);
-    if ((rc = in.worker_rc) != GY_OK) {
-        gy_error_set(rc, "%s", in.worker_err);
-        goto out;
-    }
-    res->bytes_in = gy__reader_bytes(rd);
+    gy_log(GY_LOG_DEBUG, "ingest: %llu rows read and stored at %.3f s",
+           (unsigned long long)res->rows, (double)(gy_time_mono_ns() - t0) / 1e9);
+    /* The profile of the new rows: the chunks of both profiles, merged in a fixed order. */
+    for (size_t i = 1; i < NPROF; i++)
+        if ((rc = gy__profile_merge(in.prof[0], in.prof[i])) != GY_OK)
+            goto out;
     gy_db_objects_defer_sync(db, 0);
     if ((rc = gy_db_objects_sync(db)) != GY_OK)
         goto out;
+    gy_log(GY_LOG_DEBUG, "ingest: profiles merged, objects synced at %.3f s",
+           (double)(gy_time_mono_ns() - t0) / 1e9);
     if (res->rows == 0 && res->skipped == 0 && opts.report)
         fprintf(opts.report, "%s: no rows\n", opts.source);
 
@@ -861,8 +1375,11 @@ enum gy_status gy_lake_ingest(struct gy_db *db, const char *name, int fd,
         rc = commit_version(&in, name, id, &opts, res);
     if (rc == GY_OK)
         rc = gy_db_commit(db);
-    if (rc == GY_OK)
+    if (rc == GY_OK) {
         in_tx = 0;
+        gy_log(GY_LOG_DEBUG, "ingest: version %lld committed at %.3f s", (long long)res->version,
+               (double)(gy_time_mono_ns() - t0) / 1e9);
+    }
 out:
     gy_db_objects_defer_sync(db, 0);
     if (in_tx)
@@ -878,7 +1395,15 @@ out:
     for (size_t i = 0; i < in.ndone; i++)
         gy_free(in.done[i].hex);
     gy_free(in.done);
-    gy__profile_free(in.prof);
+    for (size_t i = 0; i < NPROF; i++)
+        gy__profile_free(in.prof[i]);
+    for (size_t w = 0; w < NBLOCKW; w++) {
+        slot_free(&in.bw[w].chunk, schema ? schema->ncols : 0);
+        gy__reader_free(in.bw[w].rd);
+        gy_buf_free(&in.bw[w].seg);
+    }
+    for (size_t i = 0; i < NBLOCKS; i++)
+        gy_free(in.blocks[i].text);
     gy__reader_free(rd);
     gy_free(map);
     gy_schema_free(schema);

@@ -24,6 +24,13 @@ enum gy_field_kind {
     GY_FIELD_BOOL = 3,   /* JSON true/false: p is "true" or "false" */
 };
 
+/**
+ * Bytes that stay readable past the end of every TEXT or QUOTED field the reader returns
+ * (the read buffer and the unescape scratch carry this much slack), so a parser may load
+ * whole words and mask off what lies beyond the field (gy__parse_f64_padded).
+ */
+#define GY_FIELD_PAD 16
+
 /** One field of a record: p/len are borrowed until the next gy__reader_next call. */
 struct gy_field {
     const char *p;
@@ -68,6 +75,36 @@ enum gy_status gy__reader_next(struct gy_reader *r, const struct gy_record **rec
 /** Bytes consumed so far. */
 uint64_t gy__reader_bytes(const struct gy_reader *r);
 
+/** Zeroed bytes that follow the data of every reader buffer, and that a text reader needs. */
+#define GY_READER_PAD 64
+
+/**
+ * The input a reader has read but not parsed yet: *p and *len (borrowed until the next call on
+ * @p r), the line number *p starts on, and whether the input had ended. After the header of a
+ * CSV reader this is where the records start; the rest of the input is still in the fd.
+ */
+void gy__reader_buffered(const struct gy_reader *r, const char **p, size_t *len, uint64_t *line,
+                         int *eof);
+
+/**
+ * A CSV record reader over text in memory, for the columns of the CSV reader @p like (its
+ * column count, source label and line limit). Each gy__reader_reset_text gives it complete
+ * records to read as if the input ended there; gy__reader_next then behaves as on a file
+ * holding that text, with lines numbered from @p line. The text is borrowed, must stay
+ * unchanged while it is read and must be followed by GY_READER_PAD zero bytes.
+ */
+enum gy_status gy__reader_create_text(const struct gy_reader *like, struct gy_reader **out);
+void gy__reader_reset_text(struct gy_reader *r, const char *p, size_t len, uint64_t line);
+
+/**
+ * After gy__reader_next returned GY_NOT_FOUND: the line of the first of the blank lines that
+ * ended the input (and were therefore ignored), 0 when it did not end in blank lines.
+ */
+uint64_t gy__reader_trailing_blank(const struct gy_reader *r);
+
+/** The line limit in effect (opts->max_line, defaulted and clamped). */
+size_t gy__reader_max_line(const struct gy_reader *r);
+
 /** The resolved format (CSV or JSONL). */
 enum gy_format gy__reader_format(const struct gy_reader *r);
 
@@ -88,6 +125,11 @@ int gy__is_null_token(const char *p, size_t len, enum gy_type t);
  * input must be consumed. Returns GY_E_INVALID (no error text set) otherwise.
  */
 enum gy_status gy__parse_f64(const char *p, size_t len, double *out);
+/**
+ * gy__parse_f64 for text followed by at least GY_FIELD_PAD readable bytes (a reader field):
+ * the same results, with a faster path for short plain decimals such as "-50.847516".
+ */
+enum gy_status gy__parse_f64_padded(const char *p, size_t len, double *out);
 /** Whole-string base-10 int64 with optional sign; overflow is GY_E_INVALID. */
 enum gy_status gy__parse_i64(const char *p, size_t len, int64_t *out);
 /** true/false/1/0/yes/no/t/f (any case). */

@@ -343,6 +343,69 @@ enum gy_status gy__parse_f64(const char *p, size_t len, double *out)
     return f64_slow(p, len, out);
 }
 
+/*
+ * The short-decimal fast path of gy__parse_f64_padded: [-]D{1,7}[.D{0,8}] with nothing else,
+ * read with two unaligned 8-byte loads (the caller guarantees the bytes past the field are
+ * readable; they are masked off, never interpreted). The value is m / 10^f with m < 10^15 <
+ * 2^53 and f <= 8, both exact doubles, so the one IEEE division is correctly rounded: the
+ * same double strtod gives (Clinger's fast path). Returns 0 when the text has another shape.
+ */
+#if FLT_EVAL_METHOD == 0 && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+static inline uint64_t load8_masked(const char *s, size_t rem)
+{
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return rem >= 8 ? w : w & ((UINT64_C(1) << (8 * rem)) - 1);
+}
+
+static inline int f64_short(const char *p, size_t len, double *out)
+{
+    const char *s = p;
+    size_t rem = len;
+    uint64_t ip, fr;
+    unsigned n1, n2;
+    int neg = 0;
+    double v;
+
+    if (rem > 0 && *s == '-') {
+        neg = 1;
+        s++;
+        rem--;
+    }
+    n1 = swar_digits(load8_masked(s, rem), &ip);
+    if (n1 == 0 || n1 == 8)
+        return 0;
+    s += n1;
+    rem -= n1;
+    if (rem == 0) {
+        fr = 0;
+        n2 = 0;
+    } else {
+        if (*s != '.')
+            return 0;
+        s++;
+        rem--;
+        if (rem > 8)
+            return 0;
+        n2 = swar_digits(load8_masked(s, rem), &fr);
+        if (n2 != rem)
+            return 0;
+    }
+    v = (double)(int64_t)(ip * pow10_u64[n2] + fr) / exact_pow10[n2]; /* < 10^15 */
+    *out = neg ? -v : v;
+    return 1;
+}
+#endif
+
+enum gy_status gy__parse_f64_padded(const char *p, size_t len, double *out)
+{
+#if FLT_EVAL_METHOD == 0 && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (f64_short(p, len, out))
+        return GY_OK;
+#endif
+    return gy__parse_f64(p, len, out);
+}
+
 /* ------------------------------------------------------------------ int64, bool */
 
 enum gy_status gy__parse_i64(const char *p, size_t len, int64_t *out)
@@ -358,12 +421,13 @@ enum gy_status gy__parse_i64(const char *p, size_t len, int64_t *out)
     if (s == e)
         return GY_E_INVALID;
     limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    for (; s < e; s++) {
+    /* Up to 18 digits cannot overflow (< 10^18 < 2^63); checked arithmetic after that. */
+    for (size_t i = 0; s < e; s++, i++) {
         unsigned d;
         if (!is_digit(*s))
             return GY_E_INVALID;
         d = (unsigned)(*s - '0');
-        if (acc > (limit - d) / 10)
+        if (i >= 18 && (acc > (limit - d) / 10))
             return GY_E_INVALID;
         acc = acc * 10 + d;
     }

@@ -19,13 +19,25 @@
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* ------------------------------------------------------------------ parameters */
 
-#define KLL_K 4096u    /* items a level holds before it compacts (even) */
+#define KLL_K 4096u    /* items a level >= 1 holds before it compacts (even) */
 #define KLL_LEVELS 60u /* level h items weigh 2^h; 2^64 rows need fewer than 54 levels */
+#define KLL_JUMP 6     /* a level-0 compaction promotes every 2^KLL_JUMP-th value ... */
+#define KLL_STEP (1u << KLL_JUMP)
+#define KLL_B0 65536u   /* ... of KLL_B0 raw values (a multiple of KLL_STEP; one chunk) */
+#define KLL_B0_V1 4096u /* level-0 capacity of format 1 (which compacted it like the others) */
+#define KLL_SHAPE (KLL_JUMP << 8 | 16) /* the header's record of KLL_JUMP and log2(KLL_B0) */
+#define SEL_SMALL 32u                  /* selection insertion-sorts buckets up to this size */
+#define SEL_BITS 15      /* 2^15 buckets for a level-0 compaction: 2 values a bucket */
+#define SEL_BITS_INNER 9 /* ... and at most 2^9 in a recursive pass over one crowded bucket */
 #define HIST_BINS 64
 #define HIST_EMIN_F64 (-1074) /* narrowest float64 bin: 2^-1074 */
 #define HIST_EMAX 1100        /* guard only: every finite range fits by 2^1020 */
@@ -41,10 +53,12 @@
 #define TOP_N 20
 #define MSD_SMALL 16u /* radix buckets up to this size are insertion-sorted */
 #define BLK 4096u     /* rows per inner block: bounds the scratch memory */
-_Static_assert(BLK <= KLL_K, "a block's hashes use the sort scratch");
+_Static_assert(KLL_B0 == 1u << 16, "KLL_SHAPE records log2(KLL_B0) = 16");
+_Static_assert(KLL_B0 % BLK == 0 && KLL_B0 % KLL_STEP == 0, "level 0 takes whole blocks, groups");
+_Static_assert(KLL_B0 - 1 <= 0xFFFF && SEL_BITS <= 16, "u16 level sizes and bucket numbers");
 #define HASH_SEED 0x67797265706b6c6cULL
 #define TRUNC_MARK 0x7472756e63617465ULL /* xored into the hash of a truncated string */
-#define FORMAT_VERSION 1
+#define FORMAT_VERSION 2 /* 1: level 0 of KLL_B0_V1 values compacted like the others */
 #define MAX_COUNT ((uint64_t)INT64_MAX)
 
 /* ------------------------------------------------------------------ state */
@@ -58,6 +72,9 @@ struct kll_level {
 
 struct kll {
     uint32_t nlevels;
+    uint64_t nc0_v1;   /* level-0 compactions of format 1 (bound 1 each, not 2^(KLL_JUMP-1)) */
+    uint8_t f64;       /* the keys are float64 keys (not saved: the column type says it) */
+    uint64_t lo0, hi0; /* a key range holding every level-0 item (not saved) */
     struct kll_level lv[KLL_LEVELS];
 };
 
@@ -102,14 +119,14 @@ struct col {
     struct hist hist;
     struct kll kll;
     struct mg mg;
-    uint8_t *hll;  /* HLL_M registers, NULL while empty */
-    void *dense;   /* BLK values of one block (scratch) */
-    uint64_t *tmp; /* KLL_K keys for radix sorting (scratch) */
+    uint8_t *hll; /* HLL_M registers, NULL while empty */
 };
 
 struct gy_profile {
     struct gy_schema *schema;
     struct col *cols;
+    int version; /* the format it was loaded from (1 or FORMAT_VERSION) ... */
+    int changed; /* ... and whether rows were added or merged since: then it saves as current */
 };
 
 static const struct {
@@ -295,24 +312,283 @@ static void radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
         msd_pass(a, tmp, n);
 }
 
+/* ------------------------------------------------------------------ scratch */
+
+/*
+ * Per-thread scratch for adding and merging (columns of one profile may be added from
+ * several threads at once, so it cannot live in the profile). Allocated on first use, freed
+ * when the thread exits.
+ */
+struct scratch {
+    uint64_t *keys;  /* KLL_B0 keys of one piece of a batch */
+    uint64_t *tmp;   /* KLL_B0 + 1: the gathered buckets of a level-0 compaction (+ a sink) */
+    uint16_t *bk;    /* KLL_B0: the bucket of each key */
+    uint32_t *pos;   /* 2^SEL_BITS + 1: bucket counts, then gather positions */
+    uint64_t *out;   /* KLL_B0 / KLL_STEP promoted keys */
+    struct tbucket { /* the buckets holding a target rank */
+        uint32_t start, n, at; /* first rank, size, offset in tmp */
+    } * tb;
+    double *dense; /* BLK finite values of one block */
+    uint64_t *hs;  /* BLK hashes */
+};
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok;
+
+static void scratch_free(void *p)
+{
+    struct scratch *sc = p;
+    if (!sc)
+        return;
+    gy_free(sc->keys);
+    gy_free(sc->tmp);
+    gy_free(sc->bk);
+    gy_free(sc->pos);
+    gy_free(sc->out);
+    gy_free(sc->tb);
+    gy_free(sc->dense);
+    gy_free(sc->hs);
+    gy_free(sc);
+}
+
+static void scratch_key_init(void)
+{
+    scratch_key_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+/* The calling thread's scratch, NULL (error text set) when it cannot be had. */
+static struct scratch *scratch_get(void)
+{
+    struct scratch *sc;
+    pthread_once(&scratch_once, scratch_key_init);
+    if (!scratch_key_ok) {
+        gy_error_set(GY_E_INTERNAL, "profile: no thread-specific key");
+        return NULL;
+    }
+    sc = pthread_getspecific(scratch_key);
+    if (sc)
+        return sc;
+    sc = gy_calloc(1, sizeof *sc);
+    if (sc) {
+        sc->keys = gy_malloc(KLL_B0 * sizeof *sc->keys);
+        sc->tmp = gy_malloc((KLL_B0 + 1) * sizeof *sc->tmp);
+        sc->bk = gy_malloc(KLL_B0 * sizeof *sc->bk);
+        sc->pos = gy_malloc(((1u << SEL_BITS) + 1) * sizeof *sc->pos);
+        sc->out = gy_malloc(KLL_B0 / KLL_STEP * sizeof *sc->out);
+        sc->tb = gy_malloc(KLL_B0 / KLL_STEP * sizeof *sc->tb);
+        sc->dense = gy_malloc(BLK * sizeof *sc->dense);
+        sc->hs = gy_malloc(BLK * sizeof *sc->hs);
+    }
+    if (!sc || !sc->keys || !sc->tmp || !sc->bk || !sc->pos || !sc->out || !sc->tb || !sc->dense ||
+        !sc->hs || pthread_setspecific(scratch_key, sc) != 0) {
+        scratch_free(sc);
+        gy_error_set(GY_E_NOMEM, "profile: out of memory");
+        return NULL;
+    }
+    return sc;
+}
+
+/* ------------------------------------------------------------------ level-0 selection */
+
+/* The smallest and largest of n > 0 keys. */
+static void key_range(const uint64_t *a, size_t n, uint64_t *lo, uint64_t *hi)
+{
+    uint64_t l = a[0], h = a[0];
+    for (size_t i = 1; i < n; i++) {
+        l = a[i] < l ? a[i] : l;
+        h = a[i] > h ? a[i] : h;
+    }
+    *lo = l;
+    *hi = h;
+}
+
+/* Insertion sort, with the pair that makes up many small buckets done without a loop. */
+static inline void sort_small(uint64_t *a, size_t n)
+{
+    if (n == 2) {
+        uint64_t x = a[0], y = a[1];
+        a[0] = x < y ? x : y;
+        a[1] = x < y ? y : x;
+    } else if (n > 2) {
+        insertion_sort(a, n);
+    }
+}
+
+/*
+ * Puts, for every i in [0, n) with (base + i) % KLL_STEP == t, the i-th smallest of the n keys
+ * a[0..n) (all in [lo, hi]) at a[i]; the other positions keep the right keys between those.
+ * One most-significant-digit radix pass spreads the keys over up to 2^bits buckets of equal
+ * key width (into tmp, then back); only a bucket that holds a target rank is ordered:
+ * insertion-sorted when it has at most SEL_SMALL keys, otherwise selected recursively (its
+ * keys span a range 2^bits times narrower, and a bucket of equal keys ends at once).
+ */
+static void select_ranks(uint64_t *a, uint64_t *tmp, size_t n, size_t base, unsigned t, uint64_t lo,
+                         uint64_t hi, int bits)
+{
+    uint32_t c[(1u << SEL_BITS_INNER) + 1];
+    if (n <= SEL_SMALL) {
+        sort_small(a, n);
+        return;
+    }
+    if (lo == hi)
+        return;
+    int span = 64 - __builtin_clzll(hi - lo);
+    bits = GY_MIN(bits, SEL_BITS_INNER);
+    bits = GY_MIN(bits, 63 - __builtin_clzll((uint64_t)n) - 1); /* about 2 keys a bucket */
+    bits = GY_MIN(bits, span);
+    int sh = span - bits;
+    uint32_t nb = (uint32_t)((hi - lo) >> sh) + 1;
+    memset(c, 0, nb * sizeof *c);
+    for (size_t i = 0; i < n; i++)
+        c[(a[i] - lo) >> sh]++;
+    uint32_t off = 0;
+    for (uint32_t v = 0; v < nb; v++) {
+        uint32_t x = c[v];
+        c[v] = off;
+        off += x;
+    }
+    for (size_t i = 0; i < n; i++)
+        tmp[c[(a[i] - lo) >> sh]++] = a[i];
+    memcpy(a, tmp, n * sizeof *a);                          /* c[v] is now the end of bucket v */
+    size_t r = (t + KLL_STEP - base % KLL_STEP) % KLL_STEP; /* the first target */
+    uint32_t v = 0, start = 0;
+    while (r < n) {
+        while (c[v] <= r)
+            start = c[v++];
+        uint32_t end = c[v];
+        if (end - start > SEL_SMALL) {
+            uint64_t blo, bhi;
+            key_range(a + start, end - start, &blo, &bhi);
+            select_ranks(a + start, tmp + start, end - start, base + start, t, blo, bhi, bits);
+        } else {
+            sort_small(a + start, end - start);
+        }
+        while (r < end)
+            r += KLL_STEP;
+        start = end;
+        v++;
+    }
+}
+
+/*
+ * A level-0 compaction's selection: the keys of ranks t, t + KLL_STEP, ... of the n keys
+ * a[0..n) (n a multiple of KLL_STEP, every key in [lo, hi]), ascending, into sc->out. a is
+ * clobbered (it serves as scratch).
+ *
+ * The keys are spread over 2^SEL_BITS buckets that follow key order: of equal *value* width
+ * for float64 keys whose range allows it (keys are close to logarithmic in the value, and
+ * bell-shaped data would crowd a few buckets of equal key width; (x - xlo) * scale only grows
+ * with x), of equal key width otherwise. Only the buckets that hold a target rank matter:
+ * their keys are gathered (everything else goes to a sink slot), then each is ordered -
+ * insertion-sorted when small, selected recursively when large - and its targets read off.
+ */
+static void select_level0(uint64_t *a, size_t n, unsigned t, uint64_t lo, uint64_t hi, int f64,
+                          struct scratch *sc)
+{
+    const uint32_t nb = 1u << SEL_BITS;
+    uint32_t *pos = sc->pos;
+    uint16_t *bk = sc->bk;
+    uint64_t *tmp = sc->tmp;
+    size_t ntb = 0, nout = 0;
+    double xlo = 0, scale = 0;
+    int sh = 0;
+
+    if (f64) {
+        double w = key_f64(hi) - key_f64(lo);
+        xlo = key_f64(lo);
+        scale = (double)nb / w;
+        f64 = lo != hi && w <= DBL_MAX && scale <= DBL_MAX;
+    }
+    if (!f64 && lo != hi) {
+        int span = 64 - __builtin_clzll(hi - lo);
+        sh = span > SEL_BITS ? span - SEL_BITS : 0;
+    }
+    memset(pos, 0, (nb + 1) * sizeof *pos);
+    if (f64) {
+        for (size_t i = 0; i < n; i++) {
+            uint32_t b = (uint32_t)((key_f64(a[i]) - xlo) * scale);
+            b = b < nb ? b : nb - 1;
+            bk[i] = (uint16_t)b;
+            pos[b]++;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            uint32_t b = (uint32_t)((a[i] - lo) >> sh);
+            bk[i] = (uint16_t)b;
+            pos[b]++;
+        }
+    }
+    /* The buckets holding targets get consecutive room in tmp; the others the sink. */
+    {
+        uint32_t start = 0, at = 0;
+        size_t r = t;
+        for (uint32_t v = 0; v < nb; v++) {
+            uint32_t cnt = pos[v];
+            if (r < (size_t)start + cnt) {
+                sc->tb[ntb++] = (struct tbucket){start, cnt, at};
+                pos[v] = at;
+                at += cnt;
+                while (r < (size_t)start + cnt)
+                    r += KLL_STEP;
+            } else {
+                pos[v] = (uint32_t)KLL_B0; /* the sink */
+            }
+            start += cnt;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t o = pos[bk[i]];
+        tmp[o] = a[i];
+        pos[bk[i]] = o + (o < KLL_B0);
+    }
+    for (size_t j = 0; j < ntb; j++) {
+        const struct tbucket *q = &sc->tb[j];
+        uint64_t *g = tmp + q->at;
+        if (q->n > SEL_SMALL) {
+            uint64_t blo, bhi;
+            key_range(g, q->n, &blo, &bhi);
+            select_ranks(g, a, q->n, q->start, t, blo, bhi, SEL_BITS_INNER);
+        } else {
+            sort_small(g, q->n);
+        }
+        size_t r = q->start + (t + KLL_STEP - q->start % KLL_STEP) % KLL_STEP;
+        for (; r < (size_t)q->start + q->n; r += KLL_STEP)
+            sc->out[nout++] = g[r - q->start];
+    }
+    GY_ASSERT(nout == n / KLL_STEP);
+}
+
 /* ------------------------------------------------------------------ KLL quantile sketch */
 
 /*
- * Levels of equal capacity KLL_K. Values enter level 0 unsorted; a level that reaches KLL_K
- * items is compacted: sorted (level 0 only; higher levels stay sorted), one item left behind
- * when the count is odd (the largest), and of the rest every other item - starting at the
- * level's toggle, which then flips - moves up with double weight. For any x, one compaction at
- * level h changes the weighted count of items <= x by 0 or 2^h, so the estimated rank of every
- * value is within E = sum_h ncompact_h * 2^h of its true rank: a deterministic bound.
+ * Level h >= 1 holds sorted items of weight 2^h and is compacted when it reaches KLL_K items:
+ * one item left behind when the count is odd (the largest), and of the rest every other item
+ * - starting at the level's toggle, which then flips - moves up with double weight. For any
+ * x, that changes the weighted count of items <= x by 0 or 2^h.
+ *
+ * Level 0 takes raw values, KLL_B0 at a time (a whole chunk column is taken as it comes,
+ * without copying; shorter batches wait in level 0). Its compaction promotes the values of
+ * sorted ranks t, t + 64, t + 128, ... (t = 31 + toggle, which then flips) straight to level
+ * 6 with weight 64, without sorting the rest (select_level0). For any x with r of the values
+ * <= x, the promoted weight <= x is 64 * ceil((r - t) / 64) (0 when r <= t), within
+ * max(t, 63 - t) = 32 of r. So the estimated rank of every value is within
+ *     E = 32 * ncompact_0 + sum_{h >= 1} ncompact_h * 2^h
+ * of its true rank: a deterministic bound.
  */
 
-/* Room for @p need items. Level 0 takes exactly KLL_K; higher levels hold under KLL_K between
- * compactions plus KLL_K / 2 promoted when streaming (more only while merging). */
-static enum gy_status kll_reserve(struct kll_level *l, uint32_t need)
+/* Room for @p need items. Level 0 grows up to KLL_B0; higher levels hold under KLL_K between
+ * compactions plus what one compaction below promotes (more only while merging). */
+static enum gy_status kll_reserve(struct kll_level *l, uint32_t h, uint32_t need)
 {
     if (need <= l->cap)
         return GY_OK;
-    uint32_t cap = need == KLL_K && l->cap == 0 ? KLL_K : GY_MAX(need, KLL_K + KLL_K / 2);
+    uint32_t cap;
+    if (h == 0)
+        for (cap = l->cap ? l->cap : 1024; cap < need; cap *= 2)
+            ;
+    else
+        cap = GY_MAX(need, KLL_K + KLL_B0 / KLL_STEP);
     uint64_t *p = gy_realloc(l->items, (size_t)cap * sizeof *p);
     if (!p)
         return gy_error_set(GY_E_NOMEM, "profile: out of memory");
@@ -321,11 +597,11 @@ static enum gy_status kll_reserve(struct kll_level *l, uint32_t need)
     return GY_OK;
 }
 
-/* Merges @p half keys src[p], src[p + 2], ... (sorted) into sorted level @p u. */
-static enum gy_status kll_merge_strided(struct kll_level *u, const uint64_t *src, uint32_t half,
-                                        uint32_t stride)
+/* Merges @p half keys src[p], src[p + 2], ... (sorted) into sorted level @p u (level h). */
+static enum gy_status kll_merge_strided(struct kll_level *u, uint32_t h, const uint64_t *src,
+                                        uint32_t half, uint32_t stride)
 {
-    enum gy_status rc = kll_reserve(u, u->n + half);
+    enum gy_status rc = kll_reserve(u, h, u->n + half);
     if (rc)
         return rc;
     uint32_t i = u->n, j = half, out = u->n + half;
@@ -343,22 +619,43 @@ static enum gy_status kll_merge_strided(struct kll_level *u, const uint64_t *src
     return GY_OK;
 }
 
-static enum gy_status kll_compact(struct kll *k, uint32_t h, uint64_t *tmp)
+static enum gy_status kll_grow_levels(struct kll *k, uint32_t h)
+{
+    if (GY_NEVER(h >= KLL_LEVELS))
+        return gy_error_set(GY_E_INTERNAL, "profile: quantile sketch level overflow");
+    if (h + 1 > k->nlevels)
+        k->nlevels = h + 1;
+    return GY_OK;
+}
+
+/* A level-0 compaction of the KLL_B0 keys a[] (all in [lo, hi]; a is clobbered). */
+static enum gy_status kll_compact0(struct kll *k, uint64_t *a, uint64_t lo, uint64_t hi,
+                                   struct scratch *sc)
+{
+    struct kll_level *l = &k->lv[0];
+    enum gy_status rc;
+    if ((rc = kll_grow_levels(k, KLL_JUMP)) != GY_OK)
+        return rc;
+    select_level0(a, KLL_B0, KLL_STEP / 2 - 1 + l->toggle, lo, hi, k->f64, sc);
+    if ((rc = kll_merge_strided(&k->lv[KLL_JUMP], KLL_JUMP, sc->out, KLL_B0 / KLL_STEP, 1)) !=
+        GY_OK)
+        return rc;
+    l->toggle ^= 1;
+    l->ncompact++;
+    return GY_OK;
+}
+
+/* Level h >= 1: every other item moves up (see above). */
+static enum gy_status kll_compact(struct kll *k, uint32_t h)
 {
     struct kll_level *l = &k->lv[h];
-    if (GY_NEVER(h + 1 >= KLL_LEVELS))
-        return gy_error_set(GY_E_INTERNAL, "profile: quantile sketch level overflow");
-    if (h + 2 > k->nlevels)
-        k->nlevels = h + 2;
-    struct kll_level *u = &k->lv[h + 1];
-    uint32_t s = l->n, m = s & ~1u;
-    enum gy_status rc = kll_reserve(u, u->n + m / 2);
+    enum gy_status rc = kll_grow_levels(k, h + 1);
     if (rc)
         return rc;
-    if (h == 0)
-        radix_sort(l->items, tmp, s);
-    rc = kll_merge_strided(u, l->items + l->toggle, m / 2, 2);
-    if (GY_NEVER(rc))
+    struct kll_level *u = &k->lv[h + 1];
+    uint32_t s = l->n, m = s & ~1u;
+    rc = kll_merge_strided(u, h + 1, l->items + l->toggle, m / 2, 2);
+    if (rc)
         return rc;
     l->toggle ^= 1;
     l->ncompact++;
@@ -371,12 +668,12 @@ static enum gy_status kll_compact(struct kll *k, uint32_t h, uint64_t *tmp)
     return GY_OK;
 }
 
-/* Compacts every level that is full, bottom up. */
-static enum gy_status kll_settle(struct kll *k, uint32_t from, uint64_t *tmp)
+/* Compacts every level >= max(from, 1) that is full, bottom up. */
+static enum gy_status kll_settle(struct kll *k, uint32_t from)
 {
-    for (uint32_t h = from; h < k->nlevels; h++) {
+    for (uint32_t h = GY_MAX(from, 1u); h < k->nlevels; h++) {
         while (k->lv[h].n >= KLL_K) {
-            enum gy_status rc = kll_compact(k, h, tmp);
+            enum gy_status rc = kll_compact(k, h);
             if (rc)
                 return rc;
         }
@@ -384,9 +681,13 @@ static enum gy_status kll_settle(struct kll *k, uint32_t from, uint64_t *tmp)
     return GY_OK;
 }
 
-/* Appends keys to level 0 (in order), compacting whenever it fills. @p conv: 0 copies keys,
- * 1 converts doubles, 2 converts int64s. */
-static enum gy_status kll_append(struct kll *k, const void *src, size_t n, int conv, uint64_t *tmp)
+/*
+ * Feeds n keys (all in [lo, hi]) to level 0, compacting every KLL_B0. When level 0 is empty,
+ * whole runs of KLL_B0 keys are compacted where they are: @p keys must then be writable
+ * (@p mine; the caller's scratch), else they are copied into level 0 first.
+ */
+static enum gy_status kll_feed(struct kll *k, uint64_t *keys, size_t n, uint64_t lo, uint64_t hi,
+                               int mine, struct scratch *sc)
 {
     struct kll_level *l0 = &k->lv[0];
     enum gy_status rc;
@@ -394,27 +695,30 @@ static enum gy_status kll_append(struct kll *k, const void *src, size_t n, int c
 
     if (n == 0)
         return GY_OK;
-    if ((rc = kll_reserve(l0, KLL_K)) != GY_OK)
-        return rc;
     if (k->nlevels == 0)
         k->nlevels = 1;
     while (done < n) {
-        size_t take = GY_MIN((size_t)(KLL_K - l0->n), n - done);
-        uint64_t *dst = l0->items + l0->n;
-        if (conv == 1) {
-            const double *d = (const double *)src + done;
-            for (size_t i = 0; i < take; i++)
-                dst[i] = f64_key(d[i]);
-        } else if (conv == 2) {
-            const int64_t *d = (const int64_t *)src + done;
-            for (size_t i = 0; i < take; i++)
-                dst[i] = i64_key(d[i]);
+        if (mine && l0->n == 0 && n - done >= KLL_B0) {
+            if ((rc = kll_compact0(k, keys + done, lo, hi, sc)) != GY_OK)
+                return rc;
+            done += KLL_B0;
         } else {
-            memcpy(dst, (const uint64_t *)src + done, take * sizeof *dst);
+            size_t take = GY_MIN((size_t)(KLL_B0 - l0->n), n - done);
+            if ((rc = kll_reserve(l0, 0, l0->n + (uint32_t)take)) != GY_OK)
+                return rc;
+            memcpy(l0->items + l0->n, keys + done, take * sizeof *keys);
+            /* A range holding every level-0 key (it may be wider: it only guides buckets). */
+            k->lo0 = l0->n == 0 || lo < k->lo0 ? lo : k->lo0;
+            k->hi0 = l0->n == 0 || hi > k->hi0 ? hi : k->hi0;
+            l0->n += (uint32_t)take;
+            done += take;
+            if (l0->n == KLL_B0) {
+                if ((rc = kll_compact0(k, l0->items, k->lo0, k->hi0, sc)) != GY_OK)
+                    return rc;
+                l0->n = 0;
+            }
         }
-        l0->n += (uint32_t)take;
-        done += take;
-        if (l0->n >= KLL_K && (rc = kll_settle(k, 0, tmp)) != GY_OK)
+        if ((rc = kll_settle(k, 1)) != GY_OK)
             return rc;
     }
     return GY_OK;
@@ -422,22 +726,28 @@ static enum gy_status kll_append(struct kll *k, const void *src, size_t n, int c
 
 static void kll_clear(struct kll *k)
 {
+    uint8_t f64 = k->f64;
     for (uint32_t h = 0; h < KLL_LEVELS; h++)
         gy_free(k->lv[h].items);
     memset(k, 0, sizeof *k);
+    k->f64 = f64;
 }
 
 static enum gy_status kll_copy(struct kll *dst, const struct kll *src)
 {
     memset(dst, 0, sizeof *dst);
     dst->nlevels = src->nlevels;
+    dst->nc0_v1 = src->nc0_v1;
+    dst->f64 = src->f64;
+    dst->lo0 = src->lo0;
+    dst->hi0 = src->hi0;
     for (uint32_t h = 0; h < src->nlevels; h++) {
         const struct kll_level *s = &src->lv[h];
         struct kll_level *d = &dst->lv[h];
         d->ncompact = s->ncompact;
         d->toggle = s->toggle;
         if (s->n) {
-            enum gy_status rc = kll_reserve(d, GY_MAX(s->n, h == 0 ? KLL_K : 0));
+            enum gy_status rc = kll_reserve(d, h, s->n);
             if (rc) {
                 kll_clear(dst);
                 return rc;
@@ -450,14 +760,17 @@ static enum gy_status kll_copy(struct kll *dst, const struct kll *src)
 }
 
 /* *out = dst + src as a new sketch (dst and src unchanged). */
-static enum gy_status kll_merged(const struct kll *dst, const struct kll *src, uint64_t *tmp,
-                                 struct kll *out)
+static enum gy_status kll_merged(const struct kll *dst, const struct kll *src, struct kll *out)
 {
+    struct scratch *sc = scratch_get();
+    if (!sc)
+        return GY_E_NOMEM;
     enum gy_status rc = kll_copy(out, dst);
     if (rc)
         return rc;
+    out->nc0_v1 += src->nc0_v1;
     if (src->nlevels > 0)
-        rc = kll_append(out, src->lv[0].items, src->lv[0].n, 0, tmp);
+        rc = kll_feed(out, src->lv[0].items, src->lv[0].n, src->lo0, src->hi0, 0, sc);
     for (uint32_t h = 0; h < src->nlevels && rc == GY_OK; h++) {
         const struct kll_level *s = &src->lv[h];
         if (h >= out->nlevels)
@@ -465,26 +778,28 @@ static enum gy_status kll_merged(const struct kll *dst, const struct kll *src, u
         out->lv[h].ncompact += s->ncompact;
         out->lv[h].toggle ^= s->toggle; /* merging into an empty sketch copies it exactly */
         if (h > 0 && s->n)
-            rc = kll_merge_strided(&out->lv[h], s->items, s->n, 1);
+            rc = kll_merge_strided(&out->lv[h], h, s->items, s->n, 1);
         if (rc == GY_OK)
-            rc = kll_settle(out, h, tmp);
+            rc = kll_settle(out, h);
     }
     if (rc)
         kll_clear(out);
     return rc;
 }
 
-/* Rank-error bound E = sum_h ncompact_h * 2^h (in values). */
+/* Rank-error bound E (in values): see above. */
 static double kll_error(const struct kll *k)
 {
-    double e = 0;
+    double e = (double)k->nc0_v1;
     for (uint32_t h = 0; h < k->nlevels; h++)
-        e += ldexp((double)k->lv[h].ncompact, (int)h);
+        e += ldexp((double)k->lv[h].ncompact, h == 0 ? KLL_JUMP - 1 : (int)h);
     return e;
 }
 
 static int kll_exact(const struct kll *k)
 {
+    if (k->nc0_v1)
+        return 0;
     for (uint32_t h = 0; h < k->nlevels; h++)
         if (k->lv[h].ncompact)
             return 0;
@@ -584,14 +899,18 @@ static void hist_add_f64(struct hist *h, const double *d, size_t n, double lo, d
     uint64_t *c = h->c;
     if (e >= -1022) {
         const double inv = ldexp(1.0, -e); /* exact: x * inv == ldexp(x, -e) */
-        for (size_t i = 0; i < n; i++) {
+        uint64_t c4[4][HIST_BINS];         /* four counter sets: a run in one bin is no chain */
+        size_t i = 0;
+        memset(c4, 0, sizeof c4);
+        for (; i < n; i++) {
             double y = d[i] * inv;
             int64_t t = (int64_t)y;
-            t -= (double)t > y;
-            if (t == 0 && d[i] < 0)
-                t = -1;
-            c[t - m0]++;
+            /* floor; a negative value whose scaled form underflowed to -0 is in bin -1 */
+            t -= ((double)t > y) | ((t == 0) & (d[i] < 0));
+            c4[i & 3][t - m0]++;
         }
+        for (uint32_t b = 0; b < h->nb; b++)
+            c[b] += c4[0][b] + c4[1][b] + c4[2][b] + c4[3][b];
     } else {
         for (size_t i = 0; i < n; i++)
             c[fbin(d[i], e) - m0]++;
@@ -967,10 +1286,9 @@ static enum gy_status mg_merged(const struct mg *dst, const struct mg *src, int 
 static inline void hll_add(uint8_t *r, uint64_t h)
 {
     uint32_t idx = (uint32_t)(h >> (64 - HLL_P));
-    uint64_t w = h << HLL_P;
-    uint8_t rank = w ? (uint8_t)(__builtin_clzll(w) + 1) : (uint8_t)HLL_RMAX;
-    if (rank > r[idx])
-        r[idx] = rank;
+    /* 1 + leading zeros of the low 52 bits; the bit below them caps an all-zero run at 53 */
+    uint8_t rank = (uint8_t)(__builtin_clzll(h << HLL_P | UINT64_C(1) << (HLL_P - 1)) + 1);
+    r[idx] = rank > r[idx] ? rank : r[idx];
 }
 
 /* Ertl's improved raw estimator ("New cardinality estimation algorithms for HyperLogLog
@@ -1052,19 +1370,16 @@ static double int_mean(const struct col *c)
 
 static enum gy_status col_scratch(struct col *c)
 {
-    if (!c->dense)
-        c->dense = gy_malloc(BLK * sizeof(uint64_t));
-    if (!c->tmp)
-        c->tmp = gy_malloc(KLL_K * sizeof *c->tmp);
     if (!c->hll)
         c->hll = gy_calloc(HLL_M, 1);
-    if (!c->dense || !c->tmp || !c->hll || mg_init(&c->mg) != GY_OK)
+    if (!c->hll || mg_init(&c->mg) != GY_OK)
         return gy_error_set(GY_E_NOMEM, "profile: out of memory");
     return GY_OK;
 }
 
-/* Finite, normalized (-0.0 as 0.0) float64 values of one block. */
-static enum gy_status block_f64(struct col *c, const double *d, size_t n)
+/* The four interleaved partial sums (s[j] adds d[i] for i % 4 == j, up to the last whole
+ * group; the rest go to s[0]), the minimum and the maximum of n > 0 values. */
+static void sums_f64(const double *d, size_t n, double s[4], double *mn_out, double *mx_out)
 {
     double mn = d[0], mx = d[0], s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t i = 0;
@@ -1080,6 +1395,83 @@ static enum gy_status block_f64(struct col *c, const double *d, size_t n)
         mn = d[i] < mn ? d[i] : mn;
         mx = d[i] > mx ? d[i] : mx;
     }
+    s[0] = s0;
+    s[1] = s1;
+    s[2] = s2;
+    s[3] = s3;
+    *mn_out = mn;
+    *mx_out = mx;
+}
+
+/*
+ * The common block: no nulls and every value finite. Copies x + 0.0 (-0.0 becomes 0.0) to
+ * dense and computes what sums_f64 computes, in the same order, in one SSE2 pass. Returns 0
+ * (dense unusable) when some value is NaN or infinite.
+ */
+static int dense_clean_f64(const double *x, size_t n, double *dense, double s[4], double *mn,
+                           double *mx)
+{
+#if defined(__SSE2__)
+    if (n < 4)
+        return 0;
+    const __m128d zero = _mm_setzero_pd();
+    __m128d a01 = zero, a23 = zero, vmn = _mm_set1_pd(x[0] + 0.0), vmx = vmn, bad = zero;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m128d u = _mm_add_pd(_mm_loadu_pd(x + i), zero);
+        __m128d w = _mm_add_pd(_mm_loadu_pd(x + i + 2), zero);
+        _mm_storeu_pd(dense + i, u);
+        _mm_storeu_pd(dense + i + 2, w);
+        a01 = _mm_add_pd(a01, u);
+        a23 = _mm_add_pd(a23, w);
+        vmn = _mm_min_pd(vmn, _mm_min_pd(u, w));
+        vmx = _mm_max_pd(vmx, _mm_max_pd(u, w));
+        /* x - x is NaN exactly for NaN and the infinities */
+        bad = _mm_or_pd(bad, _mm_cmpunord_pd(_mm_sub_pd(u, u), _mm_sub_pd(w, w)));
+    }
+    double t01[2], t23[2], tn[2], tx[2], tb[2];
+    _mm_storeu_pd(t01, a01);
+    _mm_storeu_pd(t23, a23);
+    _mm_storeu_pd(tn, vmn);
+    _mm_storeu_pd(tx, vmx);
+    _mm_storeu_pd(tb, bad);
+    if (f64_bits(tb[0]) | f64_bits(tb[1]))
+        return 0;
+    double lo = GY_MIN(tn[0], tn[1]), hi = GY_MAX(tx[0], tx[1]);
+    for (; i < n; i++) {
+        double y = x[i] + 0.0;
+        if (!isfinite(y))
+            return 0;
+        dense[i] = y;
+        t01[0] += y;
+        lo = y < lo ? y : lo;
+        hi = y > hi ? y : hi;
+    }
+    s[0] = t01[0];
+    s[1] = t01[1];
+    s[2] = t23[0];
+    s[3] = t23[1];
+    *mn = lo;
+    *mx = hi;
+    return 1;
+#else
+    (void)x;
+    (void)n;
+    (void)dense;
+    (void)s;
+    (void)mn;
+    (void)mx;
+    return 0;
+#endif
+}
+
+/* Finite, normalized (-0.0 as 0.0) float64 values of one block, with their sums_f64: all
+ * but the quantile sketch, for which it writes the values' keys to @p keys. */
+static void block_f64(struct col *c, const double *d, size_t n, const double ps[4], double mn,
+                      double mx, uint64_t *hs, uint64_t *keys)
+{
+    size_t i;
+    double s0 = ps[0], s1 = ps[1], s2 = ps[2], s3 = ps[3];
     double sum = (s0 + s1) + (s2 + s3), bm;
     if (isfinite(sum)) {
         bm = sum / (double)n;
@@ -1091,7 +1483,27 @@ static enum gy_status block_f64(struct col *c, const double *d, size_t n)
     }
     bm = clampd(bm, mn, mx);
     double a = 0, q = 0;
-    for (i = 0; i < n; i++) {
+    i = 0;
+#if defined(__SSE2__)
+    {
+        const __m128d vb = _mm_set1_pd(bm);
+        __m128d a0 = _mm_setzero_pd(), a1 = a0, q0 = a0, q1 = a0;
+        for (; i + 4 <= n; i += 4) {
+            __m128d t0 = _mm_sub_pd(_mm_loadu_pd(d + i), vb);
+            __m128d t1 = _mm_sub_pd(_mm_loadu_pd(d + i + 2), vb);
+            a0 = _mm_add_pd(a0, t0);
+            a1 = _mm_add_pd(a1, t1);
+            q0 = _mm_add_pd(q0, _mm_mul_pd(t0, t0));
+            q1 = _mm_add_pd(q1, _mm_mul_pd(t1, t1));
+        }
+        double ta[2], tq[2];
+        _mm_storeu_pd(ta, _mm_add_pd(a0, a1));
+        _mm_storeu_pd(tq, _mm_add_pd(q0, q1));
+        a = ta[0] + ta[1];
+        q = tq[0] + tq[1];
+    }
+#endif
+    for (; i < n; i++) {
         double t = d[i] - bm;
         a += t;
         q += t * t;
@@ -1109,18 +1521,37 @@ static enum gy_status block_f64(struct col *c, const double *d, size_t n)
     c->fmax = hi;
     c->nfin += n;
 
-    hist_add_f64(&c->hist, d, n, mn, mx);
-    uint64_t *hs = c->tmp; /* the hashes; the sort scratch is free until kll_append */
-    for (i = 0; i < n; i++) {
-        hs[i] = hash_u64(f64_bits(d[i]));
-        hll_add(c->hll, hs[i]);
+    hist_cover(&c->hist, GY_TYPE_FLOAT64, mn, mx, 0, 0);
+    if (c->hist.e >= -1022) {
+        /* One pass: histogram bin (as hist_add_f64), hash, register, sketch key. */
+        const double inv = ldexp(1.0, -c->hist.e); /* exact: x * inv == ldexp(x, -e) */
+        const int64_t m0 = c->hist.m0;
+        uint64_t c4[4][HIST_BINS];
+        memset(c4, 0, sizeof c4);
+        for (i = 0; i < n; i++) {
+            double x = d[i], y = x * inv;
+            int64_t t = (int64_t)y;
+            t -= ((double)t > y) | ((t == 0) & (x < 0));
+            c4[i & 3][t - m0]++;
+            hs[i] = hash_u64(f64_bits(x));
+            hll_add(c->hll, hs[i]);
+            keys[i] = f64_key(x);
+        }
+        for (uint32_t b = 0; b < c->hist.nb; b++)
+            c->hist.c[b] += c4[0][b] + c4[1][b] + c4[2][b] + c4[3][b];
+    } else {
+        hist_add_f64(&c->hist, d, n, mn, mx);
+        for (i = 0; i < n; i++) {
+            hs[i] = hash_u64(f64_bits(d[i]));
+            hll_add(c->hll, hs[i]);
+            keys[i] = f64_key(d[i]);
+        }
     }
     if (!c->mg.off)
         mg_stream_f64(&c->mg, d, hs, n);
-    return kll_append(&c->kll, d, n, 1, c->tmp);
 }
 
-static enum gy_status block_i64(struct col *c, const int64_t *d, size_t n)
+static void block_i64(struct col *c, const int64_t *d, size_t n)
 {
     int64_t mn = d[0], mx = d[0];
     __int128 s = 0;
@@ -1155,41 +1586,80 @@ static enum gy_status block_i64(struct col *c, const int64_t *d, size_t n)
         hll_add(c->hll, h);
         mg_stream_num(&c->mg, key, h);
     }
-    return kll_append(&c->kll, d, n, 2, c->tmp);
 }
 
-static enum gy_status add_f64(struct col *c, const struct gy_colvec *v)
+/* Keys gathered for the quantile sketch: sc->keys[0..n) lie in [lo, hi]. */
+struct keybuf {
+    size_t n;
+    uint64_t lo, hi;
+};
+
+static void keys_note(struct keybuf *kb, uint64_t lo, uint64_t hi)
+{
+    kb->lo = kb->n == 0 || lo < kb->lo ? lo : kb->lo;
+    kb->hi = kb->n == 0 || hi > kb->hi ? hi : kb->hi;
+}
+
+/* Hands the gathered keys to the sketch once another block might not fit (KLL_B0 is a
+ * multiple of BLK, so a column without nulls hands over whole chunks), or at the end. */
+static enum gy_status keys_flush(struct col *c, struct keybuf *kb, struct scratch *sc, int last)
 {
     enum gy_status rc = GY_OK;
-    double *dense = c->dense;
+    if (kb->n && (last || kb->n + BLK > KLL_B0))
+        rc = kll_feed(&c->kll, sc->keys, kb->n, kb->lo, kb->hi, 1, sc);
+    if (last || kb->n + BLK > KLL_B0)
+        kb->n = 0;
+    return rc;
+}
+
+static enum gy_status add_f64(struct col *c, const struct gy_colvec *v, struct scratch *sc)
+{
+    enum gy_status rc = GY_OK;
+    double *dense = sc->dense;
+    struct keybuf kb = {0, 0, 0};
     for (size_t base = 0; base < v->n && rc == GY_OK; base += BLK) {
         size_t end = GY_MIN(v->n, base + BLK), nd = 0;
         uint64_t nul = 0, pinf = 0, ninf = 0;
-        for (size_t i = base; i < end; i++) {
-            double x = v->f64[i];
-            if ((v->valid && !v->valid[i]) || isnan(x))
-                nul++; /* NaN is never a value (ingest maps it to null) */
-            else if (x == INFINITY)
-                pinf++;
-            else if (x == -INFINITY)
-                ninf++;
-            else
-                dense[nd++] = x + 0.0; /* -0.0 becomes 0.0 */
+        double sums[4], mn = 0, mx = 0;
+        if ((!v->valid || !memchr(v->valid + base, 0, end - base)) &&
+            dense_clean_f64(v->f64 + base, end - base, dense, sums, &mn, &mx)) {
+            nd = end - base;
+        } else {
+            for (size_t i = base; i < end; i++) {
+                double x = v->f64[i];
+                if ((v->valid && !v->valid[i]) || isnan(x))
+                    nul++; /* NaN is never a value (ingest maps it to null) */
+                else if (x == INFINITY)
+                    pinf++;
+                else if (x == -INFINITY)
+                    ninf++;
+                else
+                    dense[nd++] = x + 0.0; /* -0.0 becomes 0.0 */
+            }
+            if (nd)
+                sums_f64(dense, nd, sums, &mn, &mx);
         }
         c->nulls += nul;
         c->pos_inf += pinf;
         c->neg_inf += ninf;
         c->count += (end - base) - nul;
-        if (nd)
-            rc = block_f64(c, dense, nd);
+        if (nd == 0)
+            continue;
+        block_f64(c, dense, nd, sums, mn, mx, sc->hs, sc->keys + kb.n);
+        keys_note(&kb, f64_key(mn), f64_key(mx));
+        kb.n += nd;
+        rc = keys_flush(c, &kb, sc, 0);
     }
+    if (rc == GY_OK)
+        rc = keys_flush(c, &kb, sc, 1);
     return rc;
 }
 
-static enum gy_status add_i64(struct col *c, const struct gy_colvec *v)
+static enum gy_status add_i64(struct col *c, const struct gy_colvec *v, struct scratch *sc)
 {
     enum gy_status rc = GY_OK;
-    int64_t *dense = c->dense;
+    int64_t *dense = (int64_t *)(void *)sc->dense;
+    struct keybuf kb = {0, 0, 0};
     for (size_t base = 0; base < v->n && rc == GY_OK; base += BLK) {
         size_t end = GY_MIN(v->n, base + BLK), nd = 0;
         if (!v->valid) {
@@ -1202,9 +1672,21 @@ static enum gy_status add_i64(struct col *c, const struct gy_colvec *v)
         }
         c->nulls += (end - base) - nd;
         c->count += nd;
-        if (nd)
-            rc = block_i64(c, dense, nd);
+        if (nd == 0)
+            continue;
+        block_i64(c, dense, nd);
+        int64_t mn = dense[0], mx = dense[0];
+        for (size_t i = 0; i < nd; i++) {
+            mn = dense[i] < mn ? dense[i] : mn;
+            mx = dense[i] > mx ? dense[i] : mx;
+            sc->keys[kb.n + i] = i64_key(dense[i]);
+        }
+        keys_note(&kb, i64_key(mn), i64_key(mx));
+        kb.n += nd;
+        rc = keys_flush(c, &kb, sc, 0);
     }
+    if (rc == GY_OK)
+        rc = keys_flush(c, &kb, sc, 1);
     return rc;
 }
 
@@ -1256,11 +1738,8 @@ static void col_release(struct col *c)
     kll_clear(&c->kll);
     mg_clear(&c->mg);
     gy_free(c->hll);
-    gy_free(c->dense);
-    gy_free(c->tmp);
+
     c->hll = NULL;
-    c->dense = NULL;
-    c->tmp = NULL;
 }
 
 enum gy_status gy__profile_create(const struct gy_schema *schema, struct gy_profile **out)
@@ -1282,8 +1761,11 @@ enum gy_status gy__profile_create(const struct gy_schema *schema, struct gy_prof
         gy_free(p);
         return gy_error_set(GY_E_NOMEM, "profile: out of memory");
     }
-    for (size_t i = 0; i < schema->ncols; i++)
+    for (size_t i = 0; i < schema->ncols; i++) {
         p->cols[i].type = schema->cols[i].type;
+        p->cols[i].kll.f64 = schema->cols[i].type == GY_TYPE_FLOAT64;
+    }
+    p->version = FORMAT_VERSION;
     *out = p;
     return GY_OK;
 }
@@ -1344,17 +1826,21 @@ enum gy_status gy__profile_add(struct gy_profile *p, size_t col, const struct gy
     enum gy_status rc = check_colvec(v, name);
     if (rc || v->n == 0)
         return rc;
+    p->changed = 1;
     if (c->type == GY_TYPE_BOOL) {
         add_bool(c, v);
         return GY_OK;
     }
     if ((rc = col_scratch(c)) != GY_OK)
         return rc;
-    if (c->type == GY_TYPE_FLOAT64)
-        return add_f64(c, v);
     if (c->type == GY_TYPE_STRING)
         return add_str(c, v);
-    return add_i64(c, v);
+    struct scratch *sc = scratch_get();
+    if (!sc)
+        return GY_E_NOMEM;
+    if (c->type == GY_TYPE_FLOAT64)
+        return add_f64(c, v, sc);
+    return add_i64(c, v, sc);
 }
 
 /* ------------------------------------------------------------------ merge */
@@ -1424,6 +1910,7 @@ enum gy_status gy__profile_merge(struct gy_profile *dst, const struct gy_profile
     enum gy_status rc = check_same_schema(dst, src);
     if (rc)
         return rc;
+    dst->changed = 1;
     if (dst != src)
         return merge_distinct(dst, src);
     /* Merging a profile with itself: merge a copy. */
@@ -1460,7 +1947,7 @@ static enum gy_status merge_distinct(struct gy_profile *dst, const struct gy_pro
         if ((rc = col_scratch(d)) != GY_OK)
             break;
         if (d->type != GY_TYPE_STRING)
-            rc = kll_merged(&d->kll, &s->kll, d->tmp, &nk[i]);
+            rc = kll_merged(&d->kll, &s->kll, &nk[i]);
         if (rc == GY_OK)
             rc = mg_merged(&d->mg, &s->mg, d->type == GY_TYPE_STRING, d->type == GY_TYPE_FLOAT64,
                            &ng[i]);
@@ -1545,6 +2032,10 @@ static void w_f64(struct wr *w, double v)
 
 static void w_u64s(struct wr *w, const uint64_t *v, size_t n)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w_bytes(w, v, n * sizeof *v); /* already little-endian */
+    return;
+#endif
     uint8_t b[512];
     while (n && w->rc == GY_OK) {
         size_t k = GY_MIN(n, sizeof b / 8);
@@ -1564,12 +2055,15 @@ static void save_hist(struct wr *w, const struct hist *h)
     w_u64s(w, h->c, h->nb);
 }
 
-static void save_kll(struct wr *w, const struct kll *k)
+static void save_kll(struct wr *w, const struct kll *k, int version)
 {
     w_u8(w, (uint8_t)k->nlevels);
     for (uint32_t h = 0; h < k->nlevels; h++) {
         const struct kll_level *l = &k->lv[h];
-        w_u64(w, l->ncompact);
+        uint64_t nc = l->ncompact;
+        if (h == 0) /* format 1's level-0 compactions, rounded up to whole 2^(KLL_JUMP-1) */
+            nc = version == 1 ? k->nc0_v1 : nc + (k->nc0_v1 + KLL_STEP / 2 - 1) / (KLL_STEP / 2);
+        w_u64(w, nc);
         w_u8(w, l->toggle);
         w_u16(w, (uint16_t)l->n);
         w_u64s(w, l->items, l->n);
@@ -1603,14 +2097,16 @@ enum gy_status gy__profile_save(const struct gy_profile *p, struct gy_buf *out)
     struct wr w = {out, GY_OK};
     size_t start = out->len;
     w_bytes(&w, "GYPF", 4);
-    w_u16(&w, FORMAT_VERSION);
+    /* A format-1 state nothing was added to saves as it was read (load keeps every field). */
+    const int version = p->version == 1 && !p->changed ? 1 : FORMAT_VERSION;
+    w_u16(&w, (uint16_t)version);
     w_u16(&w, 0);
     w_u32(&w, (uint32_t)p->schema->ncols);
     w_u16(&w, KLL_K);
     w_u16(&w, MG_CAP);
     w_u8(&w, HLL_P);
     w_u8(&w, HIST_BINS);
-    w_u16(&w, 0);
+    w_u16(&w, version == 1 ? 0 : KLL_SHAPE);
     for (size_t i = 0; i < p->schema->ncols && w.rc == GY_OK; i++) {
         const struct col *c = &p->cols[i];
         w_u8(&w, (uint8_t)c->type);
@@ -1652,7 +2148,7 @@ enum gy_status gy__profile_save(const struct gy_profile *p, struct gy_buf *out)
             continue;
         if (c->type != GY_TYPE_STRING) {
             save_hist(&w, &c->hist);
-            save_kll(&w, &c->kll);
+            save_kll(&w, &c->kll, version);
         }
         save_mg(&w, &c->mg, c->type == GY_TYPE_STRING);
         w_bytes(&w, c->hll, HLL_M);
@@ -1673,6 +2169,7 @@ struct rd {
     size_t n, off;
     size_t col; /* 1-based column being read, 0 in the header */
     enum gy_status rc;
+    int version;
 };
 
 static enum gy_status r_fail(struct rd *r, const char *what)
@@ -1766,10 +2263,10 @@ static void load_hist(struct rd *r, struct col *c)
         r_fail(r, "histogram counts do not add up");
 }
 
-static void load_kll(struct rd *r, struct col *c)
+static void load_kll(struct rd *r, struct col *c, int version)
 {
     struct kll *k = &c->kll;
-    uint32_t nl = r_u8(r);
+    uint32_t nl = r_u8(r), below = 0; /* levels under h with compactions */
     unsigned __int128 weight = 0;
     if (r->rc)
         return;
@@ -1785,17 +2282,19 @@ static void load_kll(struct rd *r, struct col *c)
         uint32_t n = r_u16(r);
         if (r->rc)
             return;
-        /* Each compaction at level h consumed KLL_K items of weight 2^h. */
+        /* Each compaction at level h consumed at least KLL_K items of weight 2^h. */
         int sh = (int)h + 12;
         uint64_t maxc = sh >= 64 ? 0 : c->nfin >> sh;
-        if (l->toggle > 1 || n >= KLL_K || l->ncompact > maxc) {
+        uint32_t cap = h > 0 ? KLL_K : version == 1 ? KLL_B0_V1 : KLL_B0;
+        if (l->toggle > 1 || n >= cap || l->ncompact > maxc) {
             r_fail(r, "bad quantile sketch level");
             return;
         }
-        if (h > 0 && (n || l->ncompact) && k->lv[h - 1].ncompact == 0) {
+        if (h > 0 && (n || l->ncompact) && !below) {
             r_fail(r, "quantile sketch level without compactions below");
             return;
         }
+        below += l->ncompact != 0;
         if (h + 1 == nl && n == 0) {
             r_fail(r, "empty top quantile sketch level");
             return;
@@ -1803,7 +2302,7 @@ static void load_kll(struct rd *r, struct col *c)
         const uint8_t *q = r_take(r, (size_t)n * 8);
         if (!q)
             return;
-        if (n && kll_reserve(l, h == 0 ? KLL_K : n) != GY_OK) {
+        if (n && kll_reserve(l, h, n) != GY_OK) {
             r->rc = GY_E_NOMEM;
             return;
         }
@@ -1820,6 +2319,15 @@ static void load_kll(struct rd *r, struct col *c)
     }
     if (!r->rc && weight != c->nfin)
         r_fail(r, "quantile sketch weights do not add up");
+    if (r->rc)
+        return;
+    if (k->lv[0].n)
+        key_range(k->lv[0].items, k->lv[0].n, &k->lo0, &k->hi0);
+    /* Format 1 counted level-0 compactions of bound 1 (see struct kll). */
+    if (version == 1) {
+        k->nc0_v1 = k->lv[0].ncompact;
+        k->lv[0].ncompact = 0;
+    }
 }
 
 static void load_mg(struct rd *r, struct col *c)
@@ -2020,7 +2528,7 @@ static void load_column(struct rd *r, struct col *c, const struct gy_column_def 
         return;
     if (c->type != GY_TYPE_STRING) {
         load_hist(r, c);
-        load_kll(r, c);
+        load_kll(r, c, r->version);
     }
     load_mg(r, c);
     load_hll(r, c);
@@ -2030,7 +2538,7 @@ enum gy_status gy__profile_load(const void *data, size_t len, const struct gy_sc
                                 struct gy_profile **out)
 {
     struct gy_profile *p = NULL;
-    struct rd r = {data, len, 0, 0, GY_OK};
+    struct rd r = {data, len, 0, 0, GY_OK, FORMAT_VERSION};
     enum gy_status rc;
 
     *out = NULL;
@@ -2042,18 +2550,19 @@ enum gy_status gy__profile_load(const void *data, size_t len, const struct gy_sc
     if (magic && memcmp(magic, "GYPF", 4) != 0)
         r_fail(&r, "bad magic");
     uint16_t version = r_u16(&r);
-    if (!r.rc && version != FORMAT_VERSION) {
+    if (!r.rc && version != FORMAT_VERSION && version != 1) {
         r.rc = gy_error_set(GY_E_UNSUPPORTED,
                             "profile state: format version %u (this build "
-                            "reads %d)",
+                            "reads 1 and %d)",
                             version, FORMAT_VERSION);
     }
+    r.version = version;
     uint16_t flags = r_u16(&r);
     uint32_t ncols = r_u32(&r);
     uint16_t kk = r_u16(&r), mgc = r_u16(&r);
     uint8_t hp = r_u8(&r), hb = r_u8(&r);
-    uint16_t reserved = r_u16(&r);
-    if (!r.rc && (flags || reserved))
+    uint16_t b0 = r_u16(&r); /* format 1: reserved (0) */
+    if (!r.rc && (flags || b0 != (version == 1 ? 0 : KLL_SHAPE)))
         r_fail(&r, "bad header flags");
     if (!r.rc && (kk != KLL_K || mgc != MG_CAP || hp != HLL_P || hb != HIST_BINS))
         r.rc = gy_error_set(GY_E_UNSUPPORTED, "profile state: sketch parameters differ from "
@@ -2066,6 +2575,7 @@ enum gy_status gy__profile_load(const void *data, size_t len, const struct gy_sc
         load_column(&r, &p->cols[i], &schema->cols[i]);
     }
     r.col = 0;
+    p->version = version;
     if (!r.rc && r.off != r.n)
         r_fail(&r, "trailing bytes");
     if (r.rc) {
@@ -2123,6 +2633,8 @@ static enum gy_status kll_flatten(const struct kll *k, uint64_t **keys_out, uint
     for (uint32_t h = 1; h < k->nlevels; h++) {
         const struct kll_level *l = &k->lv[h];
         size_t i = 0, j = 0, o = 0;
+        if (l->n == 0)
+            continue; /* levels 1 to KLL_JUMP - 1 are empty but for format-1 state */
         while (i < n || j < l->n) {
             if (j >= l->n || (i < n && keys[i] <= l->items[j])) {
                 tk[o] = keys[i];

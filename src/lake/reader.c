@@ -30,7 +30,8 @@
 #define RD_MAX_MAX_LINE ((size_t)1 << 30)
 #define RD_BUF_INIT_MAX ((size_t)4 << 20)
 #define RD_BUF_INIT_MIN ((size_t)256)
-#define RD_PAD 64 /* readable bytes past the end of the data, for 16-byte loads */
+#define RD_PAD GY_READER_PAD /* readable bytes past the end of the data, for 16-byte loads */
+_Static_assert(RD_PAD >= GY_FIELD_PAD, "fields in the buffer keep GY_FIELD_PAD readable bytes");
 #define RD_MSG 320
 
 struct gy_reader {
@@ -39,7 +40,8 @@ struct gy_reader {
     char *source;
     size_t max_line;
 
-    char *buf;      /* cap + RD_PAD bytes */
+    char *buf;      /* cap + RD_PAD bytes; borrowed (not freed) by a text reader */
+    int borrowed;   /* a text reader (gy__reader_create_text): no fd, buf is the caller's */
     size_t cap;     /* data capacity */
     size_t start;   /* first unconsumed byte */
     size_t end;     /* end of the data read so far */
@@ -75,6 +77,7 @@ struct gy_reader {
     /* CSV: blank lines seen but not yet known to be trailing (ignored) or not (reported). */
     uint64_t pending_blank;
     uint64_t pending_line;
+    uint64_t trailing_blank; /* line of the first blank line the end of input made ignored */
 };
 
 enum rd_res { RD_OK, RD_MORE, RD_BLANK, RD_ERR };
@@ -372,7 +375,7 @@ static enum gy_status rd_scratch(struct gy_reader *r, size_t need)
         return GY_OK;
     if (need < 4096)
         need = 4096;
-    p = gy_realloc(r->scratch, need);
+    p = gy_realloc(r->scratch, need + GY_FIELD_PAD); /* see GY_FIELD_PAD */
     if (p == NULL)
         return GY_E_NOMEM;
     r->scratch = p;
@@ -500,26 +503,31 @@ static const char *csv_unescape(struct gy_reader *r, const char *p, const char *
 }
 
 #if defined(__SSE2__)
-/* Bit i set when p[i] is ',', '\n', '\r', '"' or >= 0x80, for the 64 bytes at p. */
-static inline uint64_t csv_block_mask(const char *p)
+/* For the 64 bytes at p: *commas has bit i set when p[i] is ',', *other when it is '\n',
+ * '\r', '"' or >= 0x80. */
+static inline void csv_block_masks(const char *p, uint64_t *commas, uint64_t *other)
 {
     const __m128i comma = _mm_set1_epi8(','), lf = _mm_set1_epi8('\n');
     const __m128i cr = _mm_set1_epi8('\r'), qt = _mm_set1_epi8('"');
-    uint64_t m = 0;
+    uint64_t mc = 0, mo = 0;
     for (int k = 0; k < 4; k++) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
-        __m128i x = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, lf)),
-                                 _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, qt)));
-        m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(x, v)) << (16 * k);
+        __m128i x = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr)),
+                                 _mm_cmpeq_epi8(v, qt));
+        mc |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)) << (16 * k);
+        mo |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(x, v)) << (16 * k);
     }
-    return m;
+    *commas = mc;
+    *other = mo;
 }
 
 /*
  * The fast path for the common record: ASCII, no quotes, ending in LF or CRLF inside the
- * window. Finds every separator of a 64-byte block at once and walks the bits. Returns -1
- * when the record needs the general parser (which then starts over from the record's
- * start), else what csv_parse would return.
+ * window. Finds the separators of a 64-byte block at once: the commas before the block's
+ * first other special byte are field ends, and that byte ends the record (a line feed, or a
+ * carriage return before one) or sends the record to the general parser. Returns -1 when the
+ * record needs the general parser (which then starts over from the record's start), else what
+ * csv_parse would return.
  */
 static int csv_fast(struct gy_reader *r, struct rd_out *o, const char *b, const char *lim)
 {
@@ -529,39 +537,53 @@ static int csv_fast(struct gy_reader *r, struct rd_out *o, const char *b, const 
 
     o->extra = NULL;
     for (; blk < lim; blk += 64) {
-        uint64_t m = csv_block_mask(blk);
+        uint64_t mc, mo;
         size_t avail = (size_t)(lim - blk);
-        if (avail < 64)
-            m &= ((uint64_t)1 << avail) - 1;
-        while (m) {
-            q = blk + __builtin_ctzll(m);
-            m &= m - 1;
-            if (*q != ',' && *q != '\n' && !(*q == '\r' && q + 1 < lim && q[1] == '\n'))
-                return -1;
+        csv_block_masks(blk, &mc, &mo);
+        if (avail < 64) {
+            mc &= ((uint64_t)1 << avail) - 1;
+            mo &= ((uint64_t)1 << avail) - 1;
+        }
+        if (mo) /* the commas before the first other special byte */
+            mc &= (mo & (0 - mo)) - 1;
+        while (mc) {
+            q = blk + __builtin_ctzll(mc);
+            mc &= mc - 1;
             if (nf < cap) {
                 fields[nf].p = fs;
                 fields[nf].len = (size_t)(q - fs);
                 fields[nf].kind = q > fs ? GY_FIELD_TEXT : GY_FIELD_NULL;
                 fields[nf].column = (uint32_t)(fs - b) + 1;
-            }
-            if (nf == ncols && ncols > 0)
+            } else if (nf == ncols && ncols > 0) {
                 o->extra = fs;
+            }
             nf++;
-            if (*q == ',') {
-                fs = q + 1;
-                continue;
-            }
-            o->nf = nf;
-            o->rec_end = q;
-            o->next = q + (*q == '\r' ? 2 : 1);
-            o->nl = 1;
-            if ((size_t)(q - b) > r->max_line) {
-                rd_fail(o, b, "line longer than %zu bytes", r->max_line);
-                o->resume = RD_RESUME_NEXT;
-                return RD_ERR;
-            }
-            return nf == 1 && q == b ? RD_BLANK : RD_OK;
+            fs = q + 1;
         }
+        if (!mo)
+            continue;
+        q = blk + __builtin_ctzll(mo);
+        if (*q != '\n' && !(*q == '\r' && q + 1 < lim && q[1] == '\n'))
+            return -1;
+        if (nf < cap) {
+            fields[nf].p = fs;
+            fields[nf].len = (size_t)(q - fs);
+            fields[nf].kind = q > fs ? GY_FIELD_TEXT : GY_FIELD_NULL;
+            fields[nf].column = (uint32_t)(fs - b) + 1;
+        } else if (nf == ncols && ncols > 0) {
+            o->extra = fs;
+        }
+        nf++;
+        o->nf = nf;
+        o->rec_end = q;
+        o->next = q + (*q == '\r' ? 2 : 1);
+        o->nl = 1;
+        if ((size_t)(q - b) > r->max_line) {
+            rd_fail(o, b, "line longer than %zu bytes", r->max_line);
+            o->resume = RD_RESUME_NEXT;
+            return RD_ERR;
+        }
+        return nf == 1 && q == b ? RD_BLANK : RD_OK;
     }
     return -1;
 }
@@ -1462,7 +1484,9 @@ enum gy_status gy__reader_next(struct gy_reader *r, const struct gy_record **rec
             return st;
         if (r->start == r->end) {
             if (r->eof) {
-                r->pending_blank = 0; /* blank lines at the end are ignored */
+                /* blank lines at the end are ignored */
+                r->trailing_blank = r->pending_blank ? r->pending_line : 0;
+                r->pending_blank = 0;
                 return GY_NOT_FOUND;
             }
             st = rd_fill(r);
@@ -1524,16 +1548,81 @@ uint64_t gy__reader_bytes(const struct gy_reader *r)
     return r->nread - (r->end - r->start);
 }
 
+size_t gy__reader_max_line(const struct gy_reader *r)
+{
+    return r->max_line;
+}
+
 enum gy_format gy__reader_format(const struct gy_reader *r)
 {
     return r->format;
+}
+
+void gy__reader_buffered(const struct gy_reader *r, const char **p, size_t *len, uint64_t *line,
+                         int *eof)
+{
+    *p = r->buf + r->start;
+    *len = r->end - r->start;
+    *line = r->line;
+    *eof = r->eof;
+}
+
+enum gy_status gy__reader_create_text(const struct gy_reader *like, struct gy_reader **out)
+{
+    struct gy_reader *r;
+    *out = NULL;
+    if (GY_NEVER(like->format != GY_FORMAT_CSV))
+        return gy_error_set(GY_E_INTERNAL, "text readers are for CSV");
+    r = gy_calloc(1, sizeof(*r));
+    if (r == NULL)
+        return gy_error_set(GY_E_NOMEM, "out of memory");
+    r->fd = -1;
+    r->borrowed = 1;
+    r->format = GY_FORMAT_CSV;
+    r->max_line = like->max_line;
+    r->ncols = like->ncols;
+    r->fields_cap = like->ncols;
+    r->source = gy_strdup(like->source);
+    r->fields = gy_malloc((like->ncols + 1) * sizeof(*r->fields));
+    if (r->source == NULL || r->fields == NULL) {
+        gy__reader_free(r);
+        return gy_error_set(GY_E_NOMEM, "out of memory");
+    }
+    r->rec.fields = r->fields;
+    r->eof = 1;
+    *out = r;
+    return GY_OK;
+}
+
+void gy__reader_reset_text(struct gy_reader *r, const char *p, size_t len, uint64_t line)
+{
+    GY_ASSERT(r->borrowed);
+    r->buf = (char *)(uintptr_t)p; /* only read: a text reader never fills or unescapes in place */
+    r->cap = len;
+    r->start = 0;
+    r->end = len;
+    r->nread = len;
+    r->eof = 1;
+    r->line = line;
+    r->skipping = 0;
+    r->skip_inq = 0;
+    r->pending_blank = 0;
+    r->pending_line = 0;
+    r->trailing_blank = 0;
+}
+
+uint64_t gy__reader_trailing_blank(const struct gy_reader *r)
+{
+    return r->trailing_blank;
 }
 
 void gy__reader_free(struct gy_reader *r)
 {
     if (r == NULL)
         return;
-    for (size_t i = 0; i < r->ncols; i++)
+    if (r->borrowed)
+        r->buf = NULL;
+    for (size_t i = 0; r->names && i < r->ncols; i++) /* a text reader has no names */
         gy_free(r->names[i]);
     gy_free(r->names);
     gy_free(r->name_lens);

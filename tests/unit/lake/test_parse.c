@@ -294,6 +294,89 @@ Test(parse, f64_fast_path_edges)
     }
 }
 
+/*
+ * gy__parse_f64_padded (the short-decimal path ingest uses) against gy__parse_f64 on the
+ * same text, followed in the buffer by bytes that would change the value if they were read
+ * as part of it: digits, '.', 'e', '-'. Same status, same bits.
+ */
+static void agree_padded(const char *txt, size_t len)
+{
+    static const char tails[] = "0123456789.e-+";
+    char buf[128];
+    double a = 0, b = 0;
+    cr_assert(len + GY_FIELD_PAD <= sizeof buf);
+    memcpy(buf, txt, len);
+    for (size_t i = len; i < sizeof buf; i++)
+        buf[i] = tails[rndn(sizeof tails - 1)];
+    enum gy_status sa = gy__parse_f64(txt, len, &a), sb = gy__parse_f64_padded(buf, len, &b);
+    cr_assert_eq(sa, sb, "\"%.*s\": status %d vs %d", (int)len, txt, sa, sb);
+    if (sa == GY_OK)
+        cr_assert(memcmp(&a, &b, sizeof a) == 0, "\"%.*s\": %.17g vs %.17g", (int)len, txt, a, b);
+}
+
+Test(parse, f64_padded_agrees)
+{
+    static const char *const fixed[] = {"0",
+                                        "-0",
+                                        "0.0",
+                                        "-0.000000",
+                                        "1.",
+                                        "-1.",
+                                        ".5",
+                                        "-.5",
+                                        ".",
+                                        "-",
+                                        "+1.5",
+                                        "1..2",
+                                        "1.2.3",
+                                        "12345678.5",
+                                        "1234567.12345678",
+                                        "1234567.123456789",
+                                        "-9999999.99999999",
+                                        "00000000.1",
+                                        "1e5",
+                                        "1.5e-3",
+                                        "7",
+                                        "123456789012345",
+                                        "1234567890123456",
+                                        "1.5 ",
+                                        " 1.5",
+                                        "1,5",
+                                        "NaN",
+                                        "inf",
+                                        "-50.847516",
+                                        "101.156345",
+                                        "9007199254740993",
+                                        "0.30000000000000004",
+                                        "-0.1234567",
+                                        "99999999",
+                                        "9999999",
+                                        "1.-2",
+                                        "--1.0"};
+    char s[64];
+    for (size_t i = 0; i < GY_ARRAY_LEN(fixed); i++)
+        agree_padded(fixed[i], strlen(fixed[i]));
+    for (int it = 0; it < 300000; it++) {
+        /* [-]I.F with random digit counts (zero included), sometimes a stray character */
+        int ni = (int)rndn(10), nf = (int)rndn(11), n = 0;
+        if (rndn(2))
+            s[n++] = '-';
+        for (int k = 0; k < ni; k++)
+            s[n++] = (char)('0' + rndn(10));
+        if (rndn(8))
+            s[n++] = '.';
+        for (int k = 0; k < nf; k++)
+            s[n++] = (char)('0' + rndn(10));
+        if (rndn(16) == 0 && n > 0)
+            s[rndn((unsigned)n)] = "x.-e+ "[rndn(6)];
+        agree_padded(s, (size_t)n);
+        /* and what %.Nf prints */
+        n = snprintf(s, sizeof s, "%.*f", (int)rndn(9),
+                     ldexp((double)(int64_t)rnd(), -(int)rndn(64)));
+        agree_padded(s, (size_t)n);
+    }
+}
+
 /* ------------------------------------------------------------------ int64, bool */
 
 Test(parse, i64_limits)

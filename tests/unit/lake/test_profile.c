@@ -303,10 +303,12 @@ static uint64_t le64(const uint8_t *q)
 }
 
 /*
- * Walks saved state (the documented format) to the HyperLogLog registers of column @p want;
- * asserts that the walk consumes exactly the whole buffer. NULL when the column has none.
+ * Walks saved state (the documented format) to the top-values section (@p hll 0) or the
+ * HyperLogLog registers (@p hll 1) of column @p want; asserts that the walk consumes exactly
+ * the whole buffer. NULL when the column has none.
  */
-static const uint8_t *state_hll(const struct gy_buf *b, const struct gy_schema *s, size_t want)
+static const uint8_t *state_section(const struct gy_buf *b, const struct gy_schema *s, size_t want,
+                                    int hll)
 {
     const uint8_t *p = (const uint8_t *)b->data, *end = p + b->len, *found = NULL, *q;
     cr_assert_eq(memcmp(take(&p, end, 20), "GYPF", 4), 0);
@@ -336,6 +338,8 @@ static const uint8_t *state_hll(const struct gy_buf *b, const struct gy_schema *
             }
         }
         q = take(&p, end, 10); /* u16 n, u64 dec */
+        if (c == want && !hll)
+            found = q;
         uint32_t ne = (uint32_t)q[0] | (uint32_t)q[1] << 8;
         if (ne == 0xFFFF) /* a float64 table that stopped: no entries */
             ne = 0;
@@ -348,11 +352,16 @@ static const uint8_t *state_hll(const struct gy_buf *b, const struct gy_schema *
             }
         }
         q = take(&p, end, 4096);
-        if (c == want)
+        if (c == want && hll)
             found = q;
     }
     cr_assert(p == end, "state walk ended %td bytes early", end - p);
     return found;
+}
+
+static const uint8_t *state_hll(const struct gy_buf *b, const struct gy_schema *s, size_t want)
+{
+    return state_section(b, s, want, 1);
 }
 
 /* ------------------------------------------------------------------ moments and quantiles */
@@ -833,7 +842,7 @@ Test(profile, load_rejects_bad_header_and_schema)
     c[0] = 'X';
     expect_load_fails(c, b.len, s, GY_E_CORRUPT);
     memcpy(c, b.data, b.len);
-    c[4] = 2; /* a future format version */
+    c[4] = 3; /* a future format version */
     expect_load_fails(c, b.len, s, GY_E_UNSUPPORTED);
     memcpy(c, b.data, b.len);
     c[6] = 1; /* unknown flag */
@@ -1555,7 +1564,11 @@ Test(profile, float_top_values_stop_past_1024_distinct)
     struct gy_buf bw, bm;
     save_to(whole, &bw);
     save_to(merged, &bm);
-    cr_assert_eq(bw.len, bm.len);
+    for (int k = 0; k < 2; k++) { /* the mark 0xFFFF, a zero error and no entries */
+        const uint8_t *top = state_section(k ? &bm : &bw, s, 0, 0);
+        static const uint8_t mark[10] = {0xFF, 0xFF};
+        cr_assert(top && memcmp(top, mark, sizeof mark) == 0, "state %d: top values section", k);
+    }
     cr_assert(state_hll(&bw, s, 0) != NULL);
     struct gy_profile *again = mk_profile(s);
     add_f64(again, 0, x, NULL, 10, 10); /* few values: exact until merged with a stopped one */
@@ -1573,4 +1586,226 @@ Test(profile, float_top_values_stop_past_1024_distinct)
     gy_schema_free(s);
     gy_free(x);
     gy_free(codes);
+}
+
+/* ------------------------------------------------------------------ quantile sketch shapes */
+
+/*
+ * Profiles column 0 of @p x (n values) with @p batch-sized adds (or as @p parts profiles
+ * merged in order when parts > 1), then checks every quantile against the sorted data within
+ * the stated rank error, and that the error is at most @p max_err (a fraction of n).
+ */
+static json_t *sketch_check(const double *x, size_t n, size_t batch, size_t parts, double max_err)
+{
+    enum gy_type types[] = {GY_TYPE_FLOAT64};
+    struct gy_schema *s = mk_schema(1, types);
+    struct gy_profile *p = mk_profile(s);
+    double *sorted = gy_malloc(n * sizeof *sorted);
+    for (size_t k = 0; k < parts; k++) {
+        size_t from = n * k / parts, to = n * (k + 1) / parts;
+        struct gy_profile *part = parts > 1 ? mk_profile(s) : p;
+        add_f64(part, 0, (double *)x + from, NULL, to - from, batch);
+        if (parts > 1) {
+            cr_assert_eq(gy__profile_merge(p, part), GY_OK, "%s", gy_error_msg());
+            gy__profile_free(part);
+        }
+    }
+    json_t *sum = summary_of(p);
+    json_t *c = json_incref(colj(sum, 0));
+    memcpy(sorted, x, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_f64);
+    check_quantiles_in_bound(c, sorted, n);
+    double err = jnum(c, "quantile_rank_error");
+    cr_assert(err <= max_err, "stated rank error %g above %g (n %zu, batch %zu, parts %zu)", err,
+              max_err, n, batch, parts);
+    json_decref(sum);
+    gy__profile_free(p);
+    gy_schema_free(s);
+    gy_free(sorted);
+    return c;
+}
+
+Test(profile, sketch_bound_holds_for_every_shape)
+{
+    enum { N = 400000 };
+    double *x = gy_malloc(N * sizeof *x);
+    struct rng r = {5};
+    for (int shape = 0; shape < 7; shape++) {
+        for (size_t i = 0; i < N; i++) {
+            double z = rng_normal(&r);
+            switch (shape) {
+            case 0: /* bell-shaped, like the benchmark's columns */
+                x[i] = round((z * 6 + 3) * 1e6) / 1e6;
+                break;
+            case 1: /* heavy tail over many binades */
+                x[i] = exp(6 * z);
+                break;
+            case 2: /* two values */
+                x[i] = rng_next(&r) % 3 ? 1.0 : -2.5;
+                break;
+            case 3: /* the whole double range: value-width buckets cannot scale */
+                x[i] = i % 1000 == 0 ? (i % 2000 ? DBL_MAX : -DBL_MAX) : z;
+                break;
+            case 4: /* subnormals and zeros */
+                x[i] = i % 5 ? z * 0x1p-1060 : 0.0;
+                break;
+            case 5: /* sorted input */
+                x[i] = (double)i * 0.5 - 1000;
+                break;
+            default: /* one outlier far from a tight cluster: crowded buckets, recursion */
+                x[i] = i == 12345 ? 1e12 : 1 + z * 1e-9;
+                break;
+            }
+        }
+        /* whole chunks (compacted where they are), odd batches (through level 0), merges */
+        json_t *a = sketch_check(x, N, 65536, 1, 0.0015);
+        json_t *b = sketch_check(x, N, 999, 1, 0.0015);
+        json_decref(sketch_check(x, N, 65536, 7, 0.003));
+        /* the sketch depends on the values, not on how they were batched */
+        cr_assert(json_equal(json_object_get(a, "quantiles"), json_object_get(b, "quantiles")),
+                  "shape %d: quantiles differ by batch size", shape);
+        cr_assert_eq(jnum(a, "quantile_rank_error"), jnum(b, "quantile_rank_error"));
+        json_decref(a);
+        json_decref(b);
+    }
+    gy_free(x);
+}
+
+/* The stated bound is exactly 32 per level-0 compaction plus 2^h per level-h compaction:
+ * for one million values in chunks that is 15 * 32 + 3 * 64 + 1 * 128 = 800. */
+Test(profile, sketch_bound_of_a_million_values)
+{
+    enum { N = 1000000 };
+    double *x = gy_malloc(N * sizeof *x);
+    struct rng r = {9};
+    for (size_t i = 0; i < N; i++)
+        x[i] = rng_normal(&r);
+    json_t *c = sketch_check(x, N, 65536, 1, 1.0);
+    cr_assert_eq(jnum(c, "quantile_rank_error"), 800.0 / N, "%.9g", jnum(c, "quantile_rank_error"));
+    json_decref(c);
+    /* fewer values than one level-0 buffer: exact (numpy's interpolation, tested above) */
+    enum gy_type types[] = {GY_TYPE_FLOAT64};
+    struct gy_schema *s = mk_schema(1, types);
+    struct gy_profile *p = mk_profile(s);
+    add_f64(p, 0, x, NULL, 65535, 4000);
+    json_t *sum = summary_of(p);
+    cr_assert_eq(jnum(colj(sum, 0), "quantile_rank_error"), 0.0);
+    json_decref(sum);
+    add_f64(p, 0, x, NULL, 1, 1); /* the 65536th value compacts level 0 */
+    sum = summary_of(p);
+    cr_assert_eq(jnum(colj(sum, 0), "quantile_rank_error"), 32.0 / 65536);
+    json_decref(sum);
+    gy__profile_free(p);
+    gy_schema_free(s);
+    gy_free(x);
+}
+
+Test(profile, integer_sketch_bound)
+{
+    enum { N = 300000 };
+    enum gy_type types[] = {GY_TYPE_INT64};
+    struct gy_schema *s = mk_schema(1, types);
+    struct gy_profile *p = mk_profile(s);
+    int64_t *v = gy_malloc(N * sizeof *v);
+    double *sorted = gy_malloc(N * sizeof *sorted);
+    struct rng r = {13};
+    for (size_t i = 0; i < N; i++)
+        v[i] = i % 3 ? (int64_t)(rng_next(&r) % 1000000) - 500000 : (int64_t)(i % 7);
+    add_i64(p, 0, GY_TYPE_INT64, v, NULL, N, 65536);
+    json_t *sum = summary_of(p);
+    for (size_t i = 0; i < N; i++)
+        sorted[i] = (double)v[i];
+    qsort(sorted, N, sizeof *sorted, cmp_f64);
+    check_quantiles_in_bound(colj(sum, 0), sorted, N);
+    cr_assert(jnum(colj(sum, 0), "quantile_rank_error") <= 0.0015);
+    json_decref(sum);
+    gy__profile_free(p);
+    gy_schema_free(s);
+    gy_free(v);
+    gy_free(sorted);
+}
+
+/* ------------------------------------------------------------------ format 1 */
+
+/*
+ * tests/unit/lake/data/profile_v1.bin was saved by the format-1 code (before level 0 took
+ * whole chunks) from this data: columns x (float64, every 97th row null) and n (int64), added
+ * in batches of 5000.
+ */
+#define V1_N 20000
+static void fixture_v1_data(double *x, int64_t *n, uint8_t *valid)
+{
+    uint64_t st = 2024;
+    for (size_t i = 0; i < V1_N; i++) {
+        st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+        double u = (double)((st >> 11) % 1000000) / 1000000.0 - 0.5;
+        x[i] = round((u * u * u * 800 + 10) * 1e6) / 1e6;
+        st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+        n[i] = (int64_t)((st >> 11) % 5000) - 1000;
+        valid[i] = i % 97 != 0;
+    }
+}
+
+Test(profile, format_1_state_loads_saves_and_merges)
+{
+    static double x[2 * V1_N], sorted[2 * V1_N];
+    static int64_t n[2 * V1_N];
+    static uint8_t valid[2 * V1_N];
+    enum gy_type types[] = {GY_TYPE_FLOAT64, GY_TYPE_INT64};
+    struct gy_schema *s = mk_schema(2, types);
+    FILE *f = fopen("tests/unit/lake/data/profile_v1.bin", "rb");
+    cr_assert_not_null(f, "run from the repository root");
+    static uint8_t state[1 << 20];
+    size_t len = fread(state, 1, sizeof state, f);
+    fclose(f);
+    cr_assert(len > 20 && state[4] == 1, "a format-1 state");
+    fixture_v1_data(x, n, valid);
+    for (size_t i = V1_N; i < 2 * V1_N; i++) { /* more rows, added by this build */
+        x[i] = x[i - V1_N] * 1.5;
+        n[i] = n[i - V1_N] + 7;
+        valid[i] = 1;
+    }
+    for (int round = 0; round < 2; round++) {
+        size_t rows = round ? 2 * V1_N : V1_N, m = 0;
+        struct gy_profile *p = NULL;
+        cr_assert_eq(gy__profile_load(state, len, s, &p), GY_OK, "%s", gy_error_msg());
+        if (round)
+            add_f64(p, 0, x + V1_N, NULL, V1_N, 3000),
+                add_i64(p, 1, GY_TYPE_INT64, n + V1_N, NULL, V1_N, 3000);
+        json_t *sum = summary_of(p), *c = colj(sum, 0);
+        for (size_t i = 0; i < rows; i++)
+            if (valid[i])
+                sorted[m++] = x[i];
+        cr_assert_eq(jnum(c, "count"), (double)m);
+        cr_assert_eq(jnum(c, "nulls"), (double)(rows - m));
+        qsort(sorted, m, sizeof *sorted, cmp_f64);
+        cr_assert(jnum(c, "quantile_rank_error") > 0);
+        check_quantiles_in_bound(c, sorted, m);
+        for (size_t i = 0; i < rows; i++)
+            sorted[i] = (double)n[i];
+        qsort(sorted, rows, sizeof *sorted, cmp_f64);
+        check_quantiles_in_bound(colj(sum, 1), sorted, rows);
+        /* saved as read while unchanged, as format 2 once rows were added; either loads to
+         * the same summary */
+        struct gy_buf b;
+        save_to(p, &b);
+        cr_assert_eq(((const uint8_t *)b.data)[4], round ? 2 : 1);
+        if (!round)
+            cr_assert(b.len == len && memcmp(b.data, state, len) == 0);
+        json_t *again = reloaded_summary(p, s);
+        for (size_t k = 0; k < 2; k++) { /* format 2 rounds format 1's level-0 count up to 32s */
+            json_t *c0 = colj(sum, k), *c1 = colj(again, k);
+            double e0 = jnum(c0, "quantile_rank_error"), e1 = jnum(c1, "quantile_rank_error");
+            double cnt = jnum(c0, "count");
+            cr_assert(e1 >= e0 && e1 <= e0 + 31 / cnt + 1e-9, "column %zu: %g then %g", k, e0, e1);
+            json_object_del(c0, "quantile_rank_error");
+            json_object_del(c1, "quantile_rank_error");
+        }
+        cr_assert(json_equal(sum, again));
+        json_decref(again);
+        json_decref(sum);
+        gy_buf_free(&b);
+        gy__profile_free(p);
+    }
+    gy_schema_free(s);
 }
