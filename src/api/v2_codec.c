@@ -19,6 +19,7 @@
  * each checked with strtof, so the text always reads back exactly).
  */
 #include "api/v2_int.h"
+#include "lake/lake.h"
 
 #include <float.h>
 #include <math.h>
@@ -585,6 +586,13 @@ static double token_to_double(const char *s, size_t len)
     }
     if (ok && mant == 0)
         return neg ? -0.0 : 0.0;
+    {
+        /* Long mantissas (Python's 17-digit float reprs): Eisel-Lemire instead of strtod's
+         * multi-precision path, with the same correctly rounded result. */
+        double d;
+        if (gy_lake_parse_double(s, len, &d) == GY_OK)
+            return d;
+    }
     if (len < sizeof buf) {
         memcpy(buf, s, len);
         buf[len] = '\0';

@@ -117,7 +117,7 @@ struct gy_http_config {
     size_t max_url;           /**< request-target bytes (path + query), default 8 KiB: 414 */
     unsigned max_headers;     /**< header fields per request, default 100: 431 */
     size_t conn_memory;       /**< per-connection buffer for the request line and headers,
-                                   default 64 KiB; headers larger than this get a 431 from
+                                   default 16 KiB; headers larger than this get a 431 from
                                    libmicrohttpd itself */
     enum gy_http_access_log access_log; /**< default GY_HTTP_LOG_TEXT */
     const char *spool_dir; /**< for GY_HTTP_ROUTE_SPOOL bodies; default $TMPDIR or /tmp */

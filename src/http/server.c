@@ -123,7 +123,7 @@ void gy_http_config_init(struct gy_http_config *cfg)
     cfg->max_per_ip = 0;
     cfg->max_url = 8192;
     cfg->max_headers = 100;
-    cfg->conn_memory = 64 * 1024;
+    cfg->conn_memory = 16 * 1024;
     cfg->access_log = GY_HTTP_LOG_TEXT;
     cfg->spool_dir = NULL;
 }

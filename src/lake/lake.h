@@ -179,4 +179,14 @@ void gy_lake_scan_free(struct gy_lake_scan *s);
 enum gy_status gy_lake_version_verify(struct gy_db *db, const char *name, int64_t version,
                                       uint64_t *rows);
 
+/* ------------------------------------------------------------------ text numbers */
+
+/**
+ * The lake's decimal parser for other readers of text numbers (the V2 JSON codec): the whole
+ * of @p p/len as a double, correctly rounded exactly as strtod would (Clinger's fast path,
+ * Eisel-Lemire, then a slow exact path). Leading sign, digits, '.', exponent, "inf" and
+ * "infinity" in any case; no spaces. GY_E_INVALID (no error text set) when it is not a number.
+ */
+enum gy_status gy_lake_parse_double(const char *p, size_t len, double *out);
+
 #endif /* GY_LAKE_H */

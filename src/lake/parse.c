@@ -1348,3 +1348,8 @@ static const uint64_t el_pow10[EL_MAX_EXP10 - EL_MIN_EXP10 + 1][2] = {
     {0x4B7195F2D2D1A9FBULL, 0xD13EB46469447567ULL}, /* 1e347 */
 };
 #endif
+
+enum gy_status gy_lake_parse_double(const char *p, size_t len, double *out)
+{
+    return gy__parse_f64(p, len, out);
+}
