@@ -138,4 +138,8 @@ extern const size_t gy_api_v2_routes_len;
 extern const struct gy_http_route gy_api_metrics_routes[];
 extern const size_t gy_api_metrics_routes_len;
 
+/** feedback.c: POST /api/v1/feedback and GET /api/v1/deployments/{name}/metrics. */
+extern const struct gy_http_route gy_api_feedback_routes[];
+extern const size_t gy_api_feedback_routes_len;
+
 #endif /* GY_API_H */

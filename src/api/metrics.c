@@ -400,6 +400,31 @@ static void write_totals(struct out *o, struct gy_serving *sv)
     putf(o, "gyre_batches_total %llu\n", (unsigned long long)t.batches);
     family(o, "gyre_batched_requests_total", "counter", "Requests executed in dynamic batches");
     putf(o, "gyre_batched_requests_total %llu\n", (unsigned long long)t.batched_requests);
+    family(o, "gyre_predlog_records_total", "counter",
+           "Requests queued for the prediction log (after sampling)");
+    putf(o, "gyre_predlog_records_total %llu\n", (unsigned long long)t.predlog_records);
+    family(o, "gyre_predlog_dropped_total", "counter",
+           "Prediction log records dropped (queue full, or a failed write)");
+    putf(o, "gyre_predlog_dropped_total %llu\n", (unsigned long long)t.predlog_dropped);
+}
+
+static void online_metric(const char *dep, int64_t version, const char *metric, double v, void *ctx)
+{
+    struct out *o = ctx;
+    put(o, "gyre_online_metric{deployment=");
+    label_value(o, dep);
+    putf(o, ",version=\"%lld\",metric=", (long long)version);
+    label_value(o, metric);
+    putf(o, "} %.17g\n", v);
+}
+
+/* The online metrics of each deployment as last computed from feedback (src/serving). */
+static void write_online(struct out *o)
+{
+    family(o, "gyre_online_metric", "gauge",
+           "Online metrics per deployment and model version from feedback joined to the "
+           "prediction log, as last computed (POST /api/v1/feedback, GET .../metrics)");
+    gy_feedback_gauges(online_metric, o);
 }
 
 static void write_http(struct out *o)
@@ -534,6 +559,7 @@ static enum gy_status h_metrics(struct gy_http_req *req, struct gy_http_resp *re
         write_variants(&o, &s);
         write_totals(&o, sv);
     }
+    write_online(&o);
     write_http(&o);
     write_process(&o);
     if (o.rc) {

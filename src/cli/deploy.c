@@ -92,7 +92,7 @@ static void print_deployment(json_t *d)
                (long long)gy_json_int(spec, "max_queue_size", 0));
     else
         printf("batching    off\n");
-    printf("log sample  %g\n", gy_json_num(spec, "log_sample", 0));
+    printf("log sample  %g\n", gy_json_num(spec, "log_sample", 1));
 }
 
 static int finish(enum gy_status rc, json_t *d, int json)
@@ -318,6 +318,8 @@ static int create_or_update(int argc, char **argv, int update)
         rc = gy_deploy_get_spec(db, pos[0], &spec, NULL);
     } else if (!(spec = gy_calloc(1, sizeof *spec)) || !(spec->name = gy_strdup(pos[0]))) {
         rc = gy_error_set(GY_E_NOMEM, "out of memory");
+    } else {
+        spec->log_sample = 1.0; /* every request goes to the prediction log unless told */
     }
     if (rc) {
         ex = gy_cli_fail(rc, NULL);

@@ -444,6 +444,32 @@ static const struct gy_db_migration migrations[] = {
         "CREATE INDEX audit_log_time ON audit_log (time_us);"
         "CREATE INDEX audit_log_actor ON audit_log (actor, seq);",
     },
+    /*
+     * Feedback on logged predictions (src/serving/feedback.c): the ground truth (label) and/or
+     * business outcome (value) of one request of a deployment, joined to the prediction log
+     * dataset predlog-<deployment> by request id. A second report for the same request
+     * replaces the first.
+     */
+    {
+        6,
+        "serving: feedback on logged predictions",
+        "CREATE TABLE feedback ("
+        " deployment TEXT NOT NULL,"
+        " request_id TEXT NOT NULL,"
+        " label DOUBLE PRECISION,"
+        " value DOUBLE PRECISION,"
+        " created_us BIGINT NOT NULL,"
+        " PRIMARY KEY (deployment, request_id));"
+        "CREATE INDEX feedback_time ON feedback (deployment, created_us);",
+        "CREATE TABLE feedback ("
+        " deployment TEXT NOT NULL,"
+        " request_id TEXT NOT NULL,"
+        " label DOUBLE PRECISION,"
+        " value DOUBLE PRECISION,"
+        " created_us BIGINT NOT NULL,"
+        " PRIMARY KEY (deployment, request_id));"
+        "CREATE INDEX feedback_time ON feedback (deployment, created_us);",
+    },
 };
 
 static const char version_table_sql[] = "CREATE TABLE IF NOT EXISTS gy_schema_version ("

@@ -363,6 +363,7 @@ enum gy_status gy_deploy_spec_from_json(const json_t *j, struct gy_deploy_spec *
     if (s->max_batch_size > 0 && s->max_queue_size == 0)
         s->max_queue_size = GY_DEPLOY_DEFAULT_QUEUE;
     v = json_object_get(j, "log_sample");
+    s->log_sample = 1.0; /* absent: log every request */
     if (v && !json_is_null(v)) {
         if (!json_is_number(v) || !(json_number_value(v) >= 0 && json_number_value(v) <= 1)) {
             rc = bad("log_sample", "must be a number from 0 to 1");

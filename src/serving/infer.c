@@ -425,6 +425,8 @@ void gy__infer_finish(struct gy_serving *s, struct gy_serving_target *t, struct 
         atomic_store_explicit(&m->last_ms, (uint64_t)((t_end_ns + s->wall_minus_mono_ns) / 1000000),
                               memory_order_relaxed);
         gy__variant_record(r->var, ns, 1);
+        if (t->log_sample > 0)
+            gy__predlog_submit(s->predlog, t, r, call, x, ns);
         if (t->n_shadows)
             gy__shadower_submit(s->shadower, t, r, call, x);
     } else {

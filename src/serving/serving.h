@@ -171,6 +171,10 @@ struct gy_serving_config {
     int batch_threads;   /* threads running batches, default 1 */
     size_t shadow_queue; /* shadow requests waiting at most, default 1024 (then dropped) */
     int allow_inf;       /* 0 (default): an Inf input is refused; 1: passed to the model */
+    /* prediction log (0: defaults 262144, 65536, 2000 ms) */
+    size_t predlog_queue;         /* records waiting at most; more are dropped (counted) */
+    size_t predlog_flush_records; /* a flush starts when this many records wait */
+    unsigned predlog_flush_ms;    /* ... or this long after the last flush */
 };
 void gy_serving_config_init(struct gy_serving_config *cfg);
 
@@ -213,7 +217,10 @@ const int64_t *gy_serving_target_versions(const struct gy_serving_target *t, siz
  * gy_serving_call.sticky.
  */
 const char *gy_serving_target_sticky_header(const struct gy_serving_target *t);
-/** The deployment's log_sample (0 for an implicit endpoint): the share of requests to log. */
+/**
+ * The deployment's log_sample (0 for an implicit endpoint): the share of requests written to
+ * the prediction log, the lake dataset "predlog-DEPLOYMENT" (see docs/monitoring.md).
+ */
 double gy_serving_target_log_sample(const struct gy_serving_target *t);
 
 /** What a served model exposes (all borrowed while the model is held). */
@@ -336,6 +343,7 @@ struct gy_serving_totals {
     uint64_t loads, load_failures; /* model version loads attempted and failed */
     uint64_t swaps;                /* routing snapshots replaced */
     uint64_t batches, batched_requests;
+    uint64_t predlog_records, predlog_dropped; /* prediction log: queued, and dropped */
 };
 
 /**
@@ -347,5 +355,37 @@ struct gy_serving_totals {
 void gy_serving_stats(struct gy_serving *s, void (*fn)(const struct gy_model_stats *, void *),
                       void (*vfn)(const struct gy_variant_stats *, void *), void *ctx);
 void gy_serving_totals(struct gy_serving *s, struct gy_serving_totals *out);
+
+/* ------------------------------------------------------------------ feedback */
+
+/**
+ * Stores feedback on logged predictions of deployment @p deployment: @p items is a JSON array
+ * (1 to 100000) of {"request_id": "...", "label": number|bool, "value": number} with a label
+ * (ground truth), a value (business outcome) or both. A request already reported is replaced.
+ * All or nothing: GY_E_INVALID naming the first bad item stores none. *stored: items stored.
+ */
+enum gy_status gy_feedback_put(struct gy_db *db, const char *deployment, const json_t *items,
+                               size_t *stored);
+
+/**
+ * Online metrics of @p deployment: its feedback (reported at or after @p since_us; 0: all)
+ * joined by request id to its prediction log dataset "predlog-DEPLOYMENT" as flushed so far.
+ * *out new: {"deployment", "since_us", "feedback", "matched", "unmatched", "logged",
+ * "versions": [{"version", "labeled", "valued", "rmse", "mae", "accuracy", "auc", "logloss",
+ * "value_sum", "value_mean"}]} (a metric is absent when it does not apply; see
+ * docs/monitoring.md). A result over all feedback (since_us 0) also updates the gauges.
+ */
+enum gy_status gy_feedback_metrics(struct gy_db *db, const char *deployment, int64_t since_us,
+                                   json_t **out);
+
+/**
+ * Calls @p fn for every metric of the last gy_feedback_metrics result over all feedback of
+ * each deployment in this process (for the gyre_online_metric gauges). Must not call back.
+ */
+void gy_feedback_gauges(void (*fn)(const char *deployment, int64_t version, const char *metric,
+                                   double v, void *ctx),
+                        void *ctx);
+/** Forgets every result kept for the gauges. */
+void gy_feedback_gauges_reset(void);
 
 #endif /* GY_SERVING_H */

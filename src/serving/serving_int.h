@@ -246,6 +246,7 @@ void gy__endpoint_unref(struct gy__endpoint *ep);
 
 struct gy__batcher;
 struct gy__shadower;
+struct gy__predlog;
 
 struct gy_serving {
     char *home;
@@ -281,6 +282,7 @@ struct gy_serving {
 
     struct gy__batcher *batcher;
     struct gy__shadower *shadower;
+    struct gy__predlog *predlog;
 
     _Atomic uint64_t loads, load_failures, swaps, batches, batched_requests;
 };
@@ -350,5 +352,30 @@ void gy__shadower_submit(struct gy__shadower *w, struct gy_serving_target *t,
 enum gy_status gy__infer_raw_values(const struct gy_serving *s, const struct gy_served_model *m,
                                     const struct gy_serving_call *call,
                                     struct gy_feature_value **vals, char **blob);
+
+/* ------------------------------------------------------------------ prediction log (log.c) */
+
+#define GY_PREDLOG_DEFAULT_QUEUE 262144u  /* records waiting at most, then dropped */
+#define GY_PREDLOG_DEFAULT_FLUSH 65536u   /* records that trigger a flush */
+#define GY_PREDLOG_DEFAULT_FLUSH_MS 2000u /* longest time between flushes */
+
+/**
+ * Starts the flusher of the prediction log (0 for a parameter: its default above). The flusher
+ * opens its own store handle on the serving state's home and URL when it first writes.
+ */
+enum gy_status gy__predlog_create(struct gy_serving *s, size_t max, size_t flush_records,
+                                  unsigned flush_ms, struct gy__predlog **out);
+/** Writes everything queued, stops the flusher and frees. NULL is a no-op. */
+void gy__predlog_free(struct gy__predlog *p);
+/**
+ * Logs a finished request of a deployment snapshot @p t (sampled by t->log_sample): copies the
+ * inputs (as @p r's model read them), outputs and latency into a record and queues it; counts a
+ * drop when the queue is full. Never blocks on the flusher. NULL @p p is a no-op.
+ */
+void gy__predlog_submit(struct gy__predlog *p, struct gy_serving_target *t,
+                        const struct gy__sroute *r, const struct gy_serving_call *call,
+                        const float *x, uint64_t latency_ns);
+/** Records queued so far and records dropped (queue full, copy or write failure). */
+void gy__predlog_counts(struct gy__predlog *p, uint64_t *records, uint64_t *dropped);
 
 #endif /* GY_SERVING_INT_H */

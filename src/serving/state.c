@@ -995,7 +995,9 @@ enum gy_status gy_serving_create(const struct gy_serving_config *cfg, struct gy_
     if ((rc = gy_db_open(s->home, *s->db_url ? s->db_url : NULL, &s->loader_db)))
         goto fail;
     if ((rc = gy__batcher_create(s, s->batch_threads, &s->batcher)) ||
-        (rc = gy__shadower_create(s, s->shadow_queue, &s->shadower)))
+        (rc = gy__shadower_create(s, s->shadow_queue, &s->shadower)) ||
+        (rc = gy__predlog_create(s, cfg->predlog_queue, cfg->predlog_flush_records,
+                                 cfg->predlog_flush_ms, &s->predlog)))
         goto fail;
     *out = s;
     return GY_OK;
@@ -1038,6 +1040,7 @@ void gy_serving_free(struct gy_serving *s)
     }
     gy__batcher_free(s->batcher);
     gy__shadower_free(s->shadower);
+    gy__predlog_free(s->predlog); /* writes what is queued: before the endpoints go */
     /* Every endpoint goes; so do the snapshots nobody holds. */
     for (;;) {
         struct gy__endpoint *ep = NULL;

@@ -106,4 +106,5 @@ void gy_serving_totals(struct gy_serving *s, struct gy_serving_totals *out)
     out->swaps = gy__get(&s->swaps);
     out->batches = gy__get(&s->batches);
     out->batched_requests = gy__get(&s->batched_requests);
+    gy__predlog_counts(s->predlog, &out->predlog_records, &out->predlog_dropped);
 }

@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * feedback.c - feedback on logged predictions and the online metrics computed from it.
+ *
+ * Feedback (the ground truth "label" and/or a business outcome "value" of one request) is kept
+ * in the metadata store's feedback table, one row per (deployment, request id); a later report
+ * for the same request replaces the earlier one. The metrics join it to the flushed prediction
+ * log (the lake dataset predlog-<deployment>, read with the scan API) by request id: the first
+ * logged row of an id gives the model version and output_0. Per model version:
+ *   - labeled rows: rmse and mae of output_0 against the label; when every label is 0 or 1 and
+ *     every output_0 is a probability in [0, 1] (a binary classifier), also accuracy (output_0
+ *     >= 0.5 predicts 1), auc (when both classes occur) and logloss (eps = float32 epsilon);
+ *   - rows with a value: value_sum and value_mean.
+ * The last result per deployment is kept in memory for the /metrics gauges.
+ */
+#include "serving/serving_int.h"
+
+#include "lake/lake.h"
+#include "train/train.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#define FEEDBACK_MAX_ITEMS 100000
+#define FEEDBACK_MAX_ID 256
+
+/* ------------------------------------------------------------------ storing */
+
+static enum gy_status item_bad(size_t i, const char *what)
+{
+    return gy_error_set(GY_E_INVALID, "feedback: items[%zu]: %s", i, what);
+}
+
+/* A label or value: a finite number, true/false (1/0), or absent/null (*has 0). */
+static enum gy_status num_field(const json_t *it, const char *key, size_t i, double *v, int *has)
+{
+    const json_t *j = json_object_get(it, key);
+    *has = 0;
+    if (!j || json_is_null(j))
+        return GY_OK;
+    if (json_is_boolean(j)) {
+        *v = json_is_true(j) ? 1 : 0;
+    } else if (json_is_number(j) && isfinite(json_number_value(j))) {
+        *v = json_number_value(j);
+    } else {
+        char msg[64];
+        snprintf(msg, sizeof msg, "\"%s\" must be a finite number", key);
+        return item_bad(i, msg);
+    }
+    *has = 1;
+    return GY_OK;
+}
+
+enum gy_status gy_feedback_put(struct gy_db *db, const char *deployment, const json_t *items,
+                               size_t *stored)
+{
+    static const char sql[] =
+        "INSERT INTO feedback (deployment, request_id, label, value, created_us) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (deployment, request_id) DO UPDATE SET "
+        "label = excluded.label, value = excluded.value, created_us = excluded.created_us";
+    int64_t now = gy_time_wall_us();
+    size_t n;
+    enum gy_status rc;
+    *stored = 0;
+    if (!deployment || gy__deploy_name_check(deployment))
+        return gy_error_set(GY_E_INVALID, "feedback: \"deployment\" must be a deployment name");
+    if (!json_is_array(items))
+        return gy_error_set(GY_E_INVALID, "feedback: \"items\" must be an array");
+    n = json_array_size(items);
+    if (n == 0 || n > FEEDBACK_MAX_ITEMS)
+        return gy_error_set(GY_E_INVALID, "feedback: \"items\" must hold 1 to %d items",
+                            FEEDBACK_MAX_ITEMS);
+    /* Validate everything first: nothing is stored when one item is wrong. */
+    for (size_t i = 0; i < n; i++) {
+        const json_t *it = json_array_get(items, i);
+        const char *id;
+        double v;
+        int has_l, has_v;
+        if (!json_is_object(it))
+            return item_bad(i, "must be an object");
+        id = gy_json_str(it, "request_id", NULL);
+        if (!id || !*id || strlen(id) > FEEDBACK_MAX_ID)
+            return item_bad(i, "\"request_id\" must be a string of 1 to 256 bytes");
+        if ((rc = num_field(it, "label", i, &v, &has_l)) ||
+            (rc = num_field(it, "value", i, &v, &has_v)))
+            return rc;
+        if (!has_l && !has_v)
+            return item_bad(i, "give a \"label\", a \"value\" or both");
+        if (json_object_size(it) > (size_t)(1 + (json_object_get(it, "label") != NULL) +
+                                            (json_object_get(it, "value") != NULL)))
+            return item_bad(i, "unknown key (use request_id, label, value)");
+    }
+    if ((rc = gy_db_begin(db)))
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *it = json_array_get(items, i);
+        struct gy_db_param p[5];
+        double l = 0, v = 0;
+        int has_l, has_v;
+        num_field(it, "label", i, &l, &has_l);
+        num_field(it, "value", i, &v, &has_v);
+        p[0] = GY_DB_P_TEXT(deployment);
+        p[1] = GY_DB_P_TEXT(gy_json_str(it, "request_id", ""));
+        p[2] = has_l ? GY_DB_P_REAL(l) : GY_DB_P_NULL;
+        p[3] = has_v ? GY_DB_P_REAL(v) : GY_DB_P_NULL;
+        p[4] = GY_DB_P_INT(now);
+        if ((rc = gy_db_exec(db, sql, p, 5, NULL))) {
+            gy_db_rollback(db);
+            return rc;
+        }
+    }
+    if ((rc = gy_db_commit(db)))
+        return rc;
+    *stored = n;
+    return GY_OK;
+}
+
+/* ------------------------------------------------------------------ joining */
+
+struct fb {
+    const char *id; /* borrowed from the rows */
+    double label, value;
+    int has_label, has_value, matched;
+};
+
+struct ver {
+    int64_t version;
+    size_t n, cap; /* labeled rows */
+    double *y, *p;
+    size_t n_value;
+    double value_sum;
+};
+
+static struct ver *ver_get(struct ver **vs, size_t *n, int64_t version)
+{
+    struct ver *nv;
+    for (size_t i = 0; i < *n; i++)
+        if ((*vs)[i].version == version)
+            return &(*vs)[i];
+    if (!(nv = gy_realloc(*vs, (*n + 1) * sizeof *nv)))
+        return NULL;
+    *vs = nv;
+    memset(&nv[*n], 0, sizeof nv[*n]);
+    nv[*n].version = version;
+    return &nv[(*n)++];
+}
+
+static int ver_push(struct ver *v, double y, double p)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 256;
+        double *ny = gy_realloc(v->y, cap * sizeof *ny), *np;
+        if (!ny)
+            return -1;
+        v->y = ny;
+        if (!(np = gy_realloc(v->p, cap * sizeof *np)))
+            return -1;
+        v->p = np;
+        v->cap = cap;
+    }
+    v->y[v->n] = y;
+    v->p[v->n] = p;
+    v->n++;
+    return 0;
+}
+
+/* The metrics of one version as JSON (new), or NULL when out of memory. */
+static json_t *ver_metrics(const struct ver *v)
+{
+    json_t *j = json_pack("{s:I, s:I, s:I}", "version", (json_int_t)v->version, "labeled",
+                          (json_int_t)v->n, "valued", (json_int_t)v->n_value);
+    int binary = v->n > 0;
+    double se = 0, ae = 0, m;
+    if (!j)
+        return NULL;
+    for (size_t i = 0; i < v->n; i++) {
+        double d = v->p[i] - v->y[i];
+        se += d * d;
+        ae += fabs(d);
+        if ((v->y[i] != 0 && v->y[i] != 1) || !(v->p[i] >= 0 && v->p[i] <= 1))
+            binary = 0;
+    }
+    if (v->n) {
+        gy_json_set(j, "rmse", json_real(sqrt(se / (double)v->n)));
+        gy_json_set(j, "mae", json_real(ae / (double)v->n));
+    }
+    if (binary) {
+        int32_t *y = gy_malloc(v->n * sizeof *y), *pred = gy_malloc(v->n * sizeof *pred);
+        if (y && pred) {
+            for (size_t i = 0; i < v->n; i++) {
+                y[i] = (int32_t)v->y[i];
+                pred[i] = v->p[i] >= 0.5;
+            }
+            if (gy_metric_accuracy(y, pred, NULL, v->n, &m) == GY_OK)
+                gy_json_set(j, "accuracy", json_real(m));
+            if (gy_metric_auc(y, v->p, NULL, v->n, &m) == GY_OK)
+                gy_json_set(j, "auc", json_real(m));
+            if (gy_metric_logloss(y, v->p, NULL, v->n, 2, FLT_EPSILON, &m) == GY_OK)
+                gy_json_set(j, "logloss", json_real(m));
+        }
+        gy_free(y);
+        gy_free(pred);
+    }
+    if (v->n_value) {
+        gy_json_set(j, "value_sum", json_real(v->value_sum));
+        gy_json_set(j, "value_mean", json_real(v->value_sum / (double)v->n_value));
+    }
+    return j;
+}
+
+static int fb_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct fb *)a)->id, ((const struct fb *)b)->id);
+}
+
+static int ver_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const struct ver *)a)->version, y = ((const struct ver *)b)->version;
+    return x < y ? -1 : x > y;
+}
+
+/* ------------------------------------------------------------------ the gauge cache */
+
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static json_t *cache; /* {deployment: metrics JSON} */
+
+static void cache_put(const char *deployment, json_t *metrics)
+{
+    pthread_mutex_lock(&cache_mu);
+    if (!cache)
+        cache = json_object();
+    if (cache)
+        json_object_set(cache, deployment, metrics);
+    pthread_mutex_unlock(&cache_mu);
+}
+
+void gy_feedback_gauges_reset(void)
+{
+    pthread_mutex_lock(&cache_mu);
+    json_decref(cache);
+    cache = NULL;
+    pthread_mutex_unlock(&cache_mu);
+}
+
+void gy_feedback_gauges(void (*fn)(const char *deployment, int64_t version, const char *metric,
+                                   double v, void *ctx),
+                        void *ctx)
+{
+    static const char *const names[] = {"accuracy",  "auc",        "logloss", "rmse", "mae",
+                                        "value_sum", "value_mean", "labeled", NULL};
+    const char *dep;
+    json_t *m;
+    pthread_mutex_lock(&cache_mu);
+    json_object_foreach(cache, dep, m)
+    {
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(m, "versions"), i, v)
+        {
+            for (size_t k = 0; names[k]; k++) {
+                json_t *x = json_object_get(v, names[k]);
+                if (x && json_is_number(x))
+                    fn(dep, gy_json_int(v, "version", 0), names[k], json_number_value(x), ctx);
+            }
+        }
+    }
+    pthread_mutex_unlock(&cache_mu);
+}
+
+enum gy_status gy_feedback_metrics(struct gy_db *db, const char *deployment, int64_t since_us,
+                                   json_t **out)
+{
+    static const char *const cols[] = {"request_id", "model_version", "output_0"};
+    char ds[GY_LAKE_MAX_NAME + 1];
+    struct gy_db_param p[2];
+    struct gy_db_rows *rows = NULL;
+    struct gy_lake_scan *sc = NULL;
+    struct fb *fbs = NULL;
+    struct ver *vs = NULL;
+    size_t nfb = 0, nv = 0, matched = 0;
+    uint64_t logged = 0;
+    json_t *res = NULL, *arr;
+    enum gy_status rc;
+    *out = NULL;
+    if (!deployment || gy__deploy_name_check(deployment))
+        return gy_error_set(GY_E_INVALID, "feedback: not a deployment name");
+    p[0] = GY_DB_P_TEXT(deployment);
+    p[1] = GY_DB_P_INT(since_us);
+    if ((rc = gy_db_query(db,
+                          "SELECT request_id, label, value FROM feedback WHERE deployment = $1 "
+                          "AND created_us >= $2",
+                          p, 2, &rows)))
+        return rc;
+    nfb = gy_db_rows_count(rows);
+    if (nfb && !(fbs = gy_calloc(nfb, sizeof *fbs))) {
+        rc = gy_error_set(GY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nfb; i++) {
+        fbs[i].id = gy_db_rows_text(rows, i, 0);
+        fbs[i].has_label = !gy_db_rows_isnull(rows, i, 1);
+        fbs[i].label = fbs[i].has_label ? gy_db_rows_real(rows, i, 1) : 0;
+        fbs[i].has_value = !gy_db_rows_isnull(rows, i, 2);
+        fbs[i].value = fbs[i].has_value ? gy_db_rows_real(rows, i, 2) : 0;
+    }
+    if (nfb)
+        qsort(fbs, nfb, sizeof *fbs, fb_cmp);
+    snprintf(ds, sizeof ds, "predlog-%s", deployment);
+    rc = nfb ? gy_lake_scan_open(db, ds, 0, cols, 3, &sc) : GY_NOT_FOUND;
+    if (rc && rc != GY_NOT_FOUND)
+        goto out;
+    rc = GY_OK;
+    while (sc) {
+        const struct gy_colvec *cv;
+        size_t n;
+        if ((rc = gy_lake_scan_next(sc, &cv, &n)))
+            goto out;
+        if (!n)
+            break;
+        logged += n;
+        for (size_t r = 0; r < n; r++) {
+            char id[FEEDBACK_MAX_ID + 1];
+            size_t len;
+            struct fb key, *f;
+            struct ver *v;
+            if (!cv[0].valid[r] || !cv[1].valid[r])
+                continue;
+            len = cv[0].off[r + 1] - cv[0].off[r];
+            if (len > FEEDBACK_MAX_ID)
+                continue;
+            memcpy(id, cv[0].data + cv[0].off[r], len);
+            id[len] = 0;
+            key.id = id;
+            f = bsearch(&key, fbs, nfb, sizeof *fbs, fb_cmp);
+            if (!f || f->matched)
+                continue;
+            f->matched = 1;
+            matched++;
+            if (!(v = ver_get(&vs, &nv, cv[1].i64[r]))) {
+                rc = gy_error_set(GY_E_NOMEM, "out of memory");
+                goto out;
+            }
+            if (f->has_label && cv[2].valid[r] && ver_push(v, f->label, cv[2].f64[r])) {
+                rc = gy_error_set(GY_E_NOMEM, "out of memory");
+                goto out;
+            }
+            if (f->has_value) {
+                v->n_value++;
+                v->value_sum += f->value;
+            }
+        }
+    }
+    if (nv)
+        qsort(vs, nv, sizeof *vs, ver_cmp);
+    res = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:[]}", "deployment", deployment, "since_us",
+                    (json_int_t)since_us, "feedback", (json_int_t)nfb, "matched",
+                    (json_int_t)matched, "unmatched", (json_int_t)(nfb - matched), "logged",
+                    (json_int_t)logged, "versions");
+    if (!res) {
+        rc = gy_error_set(GY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    arr = json_object_get(res, "versions");
+    for (size_t i = 0; i < nv; i++) {
+        json_t *j = ver_metrics(&vs[i]);
+        if (!j || json_array_append_new(arr, j)) {
+            rc = gy_error_set(GY_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (since_us == 0)
+        cache_put(deployment, res);
+    *out = res;
+    res = NULL;
+out:
+    json_decref(res);
+    for (size_t i = 0; i < nv; i++) {
+        gy_free(vs[i].y);
+        gy_free(vs[i].p);
+    }
+    gy_free(vs);
+    gy_lake_scan_free(sc);
+    gy_free(fbs);
+    gy_db_rows_free(rows);
+    return rc;
+}
