@@ -9,7 +9,11 @@ JSON body, POSTed by wrk to /v2/models/m/infer on 127.0.0.1.
 
 Servers, each started, checked for the correct answer, measured and stopped, rounds
 interleaved so machine noise spreads over all of them:
-  gyre            `gyre server` serving the model imported with `gyre model import`
+  gyre            `gyre server` serving the model imported with `gyre model import` (/v2/models/m)
+  gyre-log        the same model through a deployment that logs every request (prediction log)
+  gyre-nolog      the same through a deployment with --log-sample 0
+  gyre-batch      the same through a deployment with dynamic batching (max_batch_size 16,
+                  max_queue_delay_us 200), log off
   nginx-w1/w2     nginx returning the same response bytes, 1 and 2 worker processes
   fastapi         FastAPI + uvicorn (uvloop, httptools), 1 worker, XGBoost inplace_predict
 Per server and round: wrk -t1 -c32 (throughput) and wrk -t1 -c1 (latency) after a warm-up;
@@ -43,6 +47,13 @@ DUR_C1 = int(os.environ.get("BENCH_DURATION_C1", "5"))
 ONLY = os.environ.get("BENCH_ONLY", "")
 THREADS = os.environ.get("GYRE_THREADS", "0")
 PATH = "/v2/models/m/infer"
+# Deployments of the same model: (name, extra `gyre deploy create` flags).
+DEPLOYMENTS = {
+    "gyre-log": ("ml", ["--log-sample", "1"]),
+    "gyre-nolog": ("mn", ["--log-sample", "0"]),
+    "gyre-batch": ("mb", ["--log-sample", "0", "--max-batch-size", "16",
+                          "--max-queue-delay-us", "200"]),
+}
 NOPROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -121,6 +132,8 @@ class Server:
         self.id, self.work, self.model, self.want = sid, work, model, want
         self.proc = None
         self.port = free_port()
+        self.name = DEPLOYMENTS.get(sid, ("m",))[0]
+        self.path = f"/v2/models/{self.name}/infer"
 
     def command(self):
         run = os.path.join(self.work, "run-" + self.id)
@@ -161,7 +174,7 @@ class Server:
                 if ready is None and not self.id.startswith("nginx"):
                     if get(base + "/v2/health/ready")[0] == 200:
                         ready = time.perf_counter() - t0
-                status, raw = get(base + PATH, body)
+                status, raw = get(base + self.path, body)
                 if status == 200:
                     break
             except OSError:
@@ -172,7 +185,7 @@ class Server:
         first = time.perf_counter() - t0
         resp = json.loads(raw)
         out = resp["outputs"][0]
-        assert resp["model_name"] == "m" and out["name"] == "output-0", resp
+        assert resp["model_name"] == self.name and out["name"] == "output-0", resp
         assert out["datatype"] == "FP32" and out["shape"] == [1], resp
         import numpy as np
         assert np.float32(out["data"][0]) == np.float32(self.want), (out, self.want)
@@ -189,9 +202,9 @@ class Server:
         time.sleep(0.3)
 
 
-def wrk(port, conns, dur, work):
+def wrk(port, conns, dur, work, path=PATH):
     cmd = ["wrk", "-t1", f"-c{conns}", f"-d{dur}s", "--timeout", "10s", "-s",
-           os.path.join(HERE, "peers", "post.lua"), f"http://127.0.0.1:{port}{PATH}"]
+           os.path.join(HERE, "peers", "post.lua"), f"http://127.0.0.1:{port}{path}"]
     res = subprocess.run(cmd, capture_output=True, text=True,
                          env=dict(os.environ, BENCH_BODY=os.path.join(work, "body.json")))
     m = re.search(r"^WRKJSON (.*)$", res.stdout, re.M)
@@ -217,20 +230,24 @@ def main():
     work = tempfile.mkdtemp(prefix="gyre-serving-bench.")
     try:
         model, want = prepare(work)
-        ids = [i for i in ("gyre", "nginx-w1", "nginx-w2", "fastapi") if ONLY in i]
-        if "gyre" in ids:
+        ids = [i for i in ("gyre", "gyre-log", "gyre-nolog", "gyre-batch", "nginx-w1", "nginx-w2",
+                           "fastapi") if ONLY in i]
+        if any(i.startswith("gyre") for i in ids):
             env = dict(os.environ, GYRE_HOME=os.path.join(work, "home"))
             subprocess.run([GYRE, "model", "import", model, "--format", "xgboost", "--register",
                             "m"], check=True, env=env, stdout=subprocess.DEVNULL)
+            for sid, (name, flags) in DEPLOYMENTS.items():
+                subprocess.run([GYRE, "deploy", "create", name, "--route", "m@1"] + flags,
+                               check=True, env=env, stdout=subprocess.DEVNULL)
         runs = {i: [] for i in ids}
         for r in range(ROUNDS):
             for sid in ids:
                 srv = Server(sid, work, model, want)
                 ready, first = srv.start()
                 try:
-                    wrk(srv.port, 32, 2, work)  # warm-up, discarded
-                    c32 = wrk(srv.port, 32, DUR, work)
-                    c1 = wrk(srv.port, 1, DUR_C1, work)
+                    wrk(srv.port, 32, 2, work, srv.path)  # warm-up, discarded
+                    c32 = wrk(srv.port, 32, DUR, work, srv.path)
+                    c1 = wrk(srv.port, 1, DUR_C1, work, srv.path)
                     rss = sum(rss_kib(p).get("VmRSS", 0) for p in children(srv.proc.pid))
                 finally:
                     srv.stop()
@@ -271,6 +288,13 @@ def main():
                 ratios["gyre_over_nginx_c1_p50"] = g["c1_p50_us"] / min(s["c1_p50_us"] for s in ng)
             if "fastapi" in summary:
                 ratios["gyre_over_fastapi_rps"] = g["c32_rps"] / summary["fastapi"]["c32_rps"]
+        if "gyre-log" in summary and "gyre-nolog" in summary:
+            ratios["log_over_nolog_rps"] = (summary["gyre-log"]["c32_rps"] /
+                                            summary["gyre-nolog"]["c32_rps"])
+        if "gyre-batch" in summary and "gyre-nolog" in summary:
+            ratios["batch_over_nolog_rps"] = (summary["gyre-batch"]["c32_rps"] /
+                                              summary["gyre-nolog"]["c32_rps"])
+        if ratios:
             for k, v in ratios.items():
                 print(f"{k}: {v:.2f}")
         with open(os.path.join(OUT, "serving.json"), "w") as f:
