@@ -9,8 +9,16 @@
  * per-thread database handles are closed, exit 0.
  * No work happens in a signal handler: the signals are blocked in every thread and taken
  * synchronously by the main thread.
+ *
+ * With --auth (or GYRE_AUTH=1) it also installs the HTTP layer's authentication hooks: bearer
+ * tokens verified through src/auth with a short-lived cache of verified principals, the
+ * route's permission checked against the role and scopes, refusals (401/403) recorded in the
+ * audit log (rate-limited), and mutating requests recorded after their response. Secure
+ * defaults: 127.0.0.1, no non-loopback address without --auth (unless --insecure-no-auth),
+ * no CORS headers. --tls-cert/--tls-key serve HTTPS. docs/security.md is the guide.
  */
 #include "api/api.h"
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "http/http.h"
 #include "serving/serving.h"
@@ -18,6 +26,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +86,308 @@ static int is_loopback(const char *host)
     return 0;
 }
 
+/* ------------------------------------------------------------------ authentication */
+
+#define AUTH_CACHE_SLOTS 256      /* verified principals kept (direct-mapped by key) */
+#define AUTH_CACHE_TTL_US 2000000 /* 2 s: a revocation takes effect within this */
+#define AUTH_DENIED_PER_S 10      /* refusals recorded in the audit log per second */
+#define AUTH_RESOURCE_MAX 300     /* bytes of the path kept in a refusal's resource */
+
+struct auth_cache_entry {
+    uint8_t key[crypto_generichash_BYTES]; /* keyed BLAKE2b of the token text */
+    int64_t until_us;                      /* 0: empty slot */
+    struct gy_auth_principal p;
+};
+
+struct auth_state {
+    struct gy_api *api;
+    uint8_t secret[GY_AUTH_SECRET_LEN];
+    pthread_mutex_t mu; /* guards cache and the rate limit below */
+    struct auth_cache_entry *cache;
+    int64_t denied_sec;        /* the second the count below belongs to */
+    int denied_n;              /* refusals recorded in that second */
+    int64_t denied_suppressed; /* refusals not recorded since the last recorded one */
+};
+
+/* What the post-request hook needs about a mutating request (request arena). */
+struct auth_tag {
+    char actor[GY_AUTH_ACTOR_MAX + 1];
+    enum gy_auth_role role;
+};
+
+/* True for permissions whose use is recorded: writes and administrative actions. */
+static int perm_audited(const char *perm)
+{
+    const char *c = strchr(perm, ':');
+    return c && (strcmp(c, ":write") == 0 || strcmp(c, ":admin") == 0);
+}
+
+/* "models/fraud" for perm "models:write" and capture {name} "fraud"; "models" without. */
+static void resource_of(struct gy_http_req *req, const char *perm, char *out, size_t cap)
+{
+    const char *name = gy_http_req_capture(req, "name");
+    int n = (int)strcspn(perm, ":");
+    if (name)
+        snprintf(out, cap, "%.*s/%.200s", n, perm, name);
+    else
+        snprintf(out, cap, "%.*s", n, perm);
+}
+
+/*
+ * Records a refusal (action auth.denied), at most AUTH_DENIED_PER_S a second so that a
+ * flood of bad requests cannot fill the disk; the next recorded refusal counts the ones
+ * left out ("suppressed" in its detail).
+ */
+static void audit_denied(struct auth_state *st, struct gy_http_req *req, const char *actor,
+                         const char *role, const char *reason)
+{
+    int64_t now = gy_time_wall_us(), sec = now / 1000000, suppressed;
+    char resource[AUTH_RESOURCE_MAX + 16], result[600];
+    struct gy_db *db;
+    json_t *d;
+    char *dtext = NULL;
+
+    pthread_mutex_lock(&st->mu);
+    if (sec != st->denied_sec) {
+        st->denied_sec = sec;
+        st->denied_n = 0;
+    }
+    if (st->denied_n >= AUTH_DENIED_PER_S) {
+        st->denied_suppressed++;
+        pthread_mutex_unlock(&st->mu);
+        return;
+    }
+    st->denied_n++;
+    suppressed = st->denied_suppressed;
+    st->denied_suppressed = 0;
+    pthread_mutex_unlock(&st->mu);
+
+    snprintf(resource, sizeof resource, "%s %.300s", gy_http_req_method(req),
+             gy_http_req_path(req));
+    snprintf(result, sizeof result, "denied: %.500s", reason);
+    d = json_pack("{s:s, s:s, s:I}", "remote", gy_http_req_remote(req), "request_id",
+                  gy_http_req_id(req), "suppressed", (json_int_t)suppressed);
+    dtext = d ? json_dumps(d, JSON_COMPACT) : NULL;
+    json_decref(d);
+    if (gy_api_db(st->api, &db) ||
+        gy_audit_record(db, &(struct gy_audit_entry){.actor = actor,
+                                                     .role = role,
+                                                     .action = "auth.denied",
+                                                     .resource = resource,
+                                                     .detail = dtext,
+                                                     .result = result}))
+        gy_log(GY_LOG_WARN, "cannot record a refused request in the audit log: %s", gy_error_msg());
+    gy_free(dtext);
+}
+
+/* Looks the token up in the cache; 1 with *out filled when a fresh entry is there. */
+static int cache_get(struct auth_state *st, const uint8_t *key, int64_t now,
+                     struct gy_auth_principal *out)
+{
+    struct auth_cache_entry *e = &st->cache[key[0] % AUTH_CACHE_SLOTS];
+    int hit = 0;
+    pthread_mutex_lock(&st->mu);
+    if (e->until_us > now && sodium_memcmp(e->key, key, sizeof e->key) == 0) {
+        *out = e->p;
+        hit = 1;
+    }
+    pthread_mutex_unlock(&st->mu);
+    return hit;
+}
+
+static void cache_put(struct auth_state *st, const uint8_t *key, int64_t now,
+                      const struct gy_auth_principal *p)
+{
+    struct auth_cache_entry *e = &st->cache[key[0] % AUTH_CACHE_SLOTS];
+    int64_t until = now + AUTH_CACHE_TTL_US;
+    if (p->expires_us && p->expires_us < until)
+        until = p->expires_us; /* never past the token's expiry */
+    pthread_mutex_lock(&st->mu);
+    memcpy(e->key, key, sizeof e->key);
+    e->p = *p;
+    e->until_us = until;
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* The authentication hook (gy_http_auth_fn): docs/internals/http.md, "Authentication hooks and
+ * TLS". */
+static int auth_hook(struct gy_http_req *req, const struct gy_http_route *route, char *msg,
+                     size_t cap, void *ctx)
+{
+    struct auth_state *st = ctx;
+    const char *hdr, *tok;
+    char buf[GY_AUTH_TOKEN_LEN + 1], id[GY_AUTH_ID_LEN + 1];
+    uint8_t key[crypto_generichash_BYTES];
+    struct gy_auth_principal p;
+    int64_t now;
+    size_t n = 0;
+    enum gy_status rc;
+
+    if (!route->perm)
+        return 0; /* public: health, version, readiness */
+    hdr = gy_http_req_header(req, "Authorization");
+    if (!hdr) {
+        snprintf(msg, cap, "authentication required: send \"Authorization: Bearer <token>\"");
+        audit_denied(st, req, "anonymous", "", "no credentials");
+        return 401;
+    }
+    if (gy_auth_bearer_parse(hdr, &tok, &n) || n > GY_AUTH_TOKEN_LEN) {
+        if (n > GY_AUTH_TOKEN_LEN && !gy_auth_bearer_parse(hdr, &tok, &n))
+            gy_error_set(GY_E_INVALID, "malformed token: wrong length");
+        snprintf(msg, cap, "%s", gy_error_msg());
+        audit_denied(st, req, "anonymous", "", msg);
+        return 401;
+    }
+    memcpy(buf, tok, n);
+    buf[n] = '\0';
+    now = gy_time_wall_us();
+    crypto_generichash(key, sizeof key, (const unsigned char *)buf, n, st->secret,
+                       sizeof st->secret);
+    if (!cache_get(st, key, now, &p)) {
+        struct gy_db *db;
+        rc = gy_api_db(st->api, &db);
+        if (!rc)
+            rc = gy_auth_verify(db, st->secret, buf, &p);
+        if (rc == GY_E_PERM) {
+            char actor[32];
+            snprintf(msg, cap, "%s", gy_error_msg());
+            if (gy_auth_token_parse(buf, n, id) == GY_OK)
+                snprintf(actor, sizeof actor, "token:%s", id);
+            else
+                snprintf(actor, sizeof actor, "anonymous");
+            sodium_memzero(buf, sizeof buf);
+            audit_denied(st, req, actor, "", msg);
+            return 401;
+        }
+        if (rc) {
+            sodium_memzero(buf, sizeof buf);
+            snprintf(msg, cap, "cannot verify the token now: %s", gy_error_msg());
+            return 503;
+        }
+        cache_put(st, key, now, &p);
+        gy_auth_token_touch(db, p.token_id, now); /* at most one write a minute */
+    }
+    sodium_memzero(buf, sizeof buf);
+    if (gy_auth_check(&p, route->perm, gy_http_req_capture(req, "name"))) {
+        snprintf(msg, cap, "%s", gy_error_msg());
+        audit_denied(st, req, p.name, gy_auth_role_name(p.role), msg);
+        return 403;
+    }
+    if (perm_audited(route->perm)) {
+        const char *m = gy_http_req_method(req);
+        if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
+            struct auth_tag *t = gy_arena_alloc(gy_http_req_arena(req), sizeof *t);
+            if (!t) {
+                snprintf(msg, cap, "out of memory");
+                return 503;
+            }
+            snprintf(t->actor, sizeof t->actor, "%s", p.name);
+            t->role = p.role;
+            gy_http_req_set_auth_data(req, t);
+        }
+    }
+    return 0;
+}
+
+/*
+ * The post-request hook (gy_http_done_fn): records a completed mutating request, after its
+ * response was sent: action http.<method>, resource from the route's perm and {name}, the
+ * route and status in the detail, result ok for 1xx-3xx.
+ */
+static void audit_done(struct gy_http_req *req, int status, void *ctx)
+{
+    struct auth_state *st = ctx;
+    const struct auth_tag *t = gy_http_req_auth_data(req);
+    const struct gy_http_route *route = gy_http_req_route(req);
+    char action[32], resource[256], result[64], rt[512];
+    const char *m = gy_http_req_method(req);
+    struct gy_db *db;
+    json_t *d;
+    char *dtext = NULL;
+    size_t i;
+
+    if (!t || !route)
+        return;
+    snprintf(action, sizeof action, "http.");
+    for (i = 0; m[i] && i < 16; i++)
+        action[5 + i] = (char)(m[i] >= 'A' && m[i] <= 'Z' ? m[i] - 'A' + 'a' : m[i]);
+    action[5 + i] = '\0';
+    resource_of(req, route->perm, resource, sizeof resource);
+    if (status >= 100 && status < 400)
+        snprintf(result, sizeof result, "ok");
+    else if (status)
+        snprintf(result, sizeof result, "error: HTTP %d", status);
+    else
+        snprintf(result, sizeof result, "error: no response sent");
+    snprintf(rt, sizeof rt, "%s %s", route->method, route->pattern);
+    d = json_pack("{s:s, s:i, s:s}", "route", rt, "status", status, "request_id",
+                  gy_http_req_id(req));
+    dtext = d ? json_dumps(d, JSON_COMPACT) : NULL;
+    json_decref(d);
+    if (gy_api_db(st->api, &db) ||
+        gy_audit_record(db, &(struct gy_audit_entry){.actor = t->actor,
+                                                     .role = gy_auth_role_name(t->role),
+                                                     .action = action,
+                                                     .resource = resource,
+                                                     .detail = dtext,
+                                                     .result = result}))
+        gy_log(GY_LOG_WARN, "cannot record %s %s in the audit log: %s", m, gy_http_req_path(req),
+               gy_error_msg());
+    gy_free(dtext);
+}
+
+static void auth_state_free(struct auth_state *st)
+{
+    if (!st)
+        return;
+    sodium_memzero(st->secret, sizeof st->secret);
+    if (st->cache)
+        sodium_memzero(st->cache, AUTH_CACHE_SLOTS * sizeof *st->cache);
+    gy_free(st->cache);
+    pthread_mutex_destroy(&st->mu);
+    gy_free(st);
+}
+
+static enum gy_status auth_state_new(struct gy_api *api, const char *home, struct auth_state **out)
+{
+    struct auth_state *st = gy_calloc(1, sizeof *st);
+    enum gy_status rc;
+    if (!st)
+        return gy_error_set(GY_E_NOMEM, "out of memory");
+    pthread_mutex_init(&st->mu, NULL);
+    st->api = api;
+    st->cache = gy_calloc(AUTH_CACHE_SLOTS, sizeof *st->cache);
+    if (!st->cache) {
+        auth_state_free(st);
+        return gy_error_set(GY_E_NOMEM, "out of memory");
+    }
+    if ((rc = gy_auth_secret_load(home, st->secret))) {
+        auth_state_free(st);
+        return rc;
+    }
+    *out = st;
+    return GY_OK;
+}
+
+/* ------------------------------------------------------------------ TLS files */
+
+/* Reads a PEM file that must hold a block whose label contains @p label. */
+static enum gy_status read_pem(const char *flag, const char *path, const char *label,
+                               struct gy_buf *out)
+{
+    enum gy_status rc;
+    gy_buf_init(out, (size_t)1 << 20);
+    if ((rc = gy_file_read(path, out)))
+        return gy_error_set(rc, "%s: %s", flag, gy_error_msg());
+    if ((rc = gy_buf_reserve(out, 1)))
+        return rc;
+    out->data[out->len] = '\0';
+    if (strlen(out->data) != out->len || !strstr(out->data, "-----BEGIN ") ||
+        !strstr(out->data, label))
+        return gy_error_set(GY_E_INVALID, "%s %s: not a PEM file with a %s", flag, path, label);
+    return GY_OK;
+}
+
 static enum gy_http_access_log access_log_mode(int quiet)
 {
     const char *v = getenv("GYRE_ACCESS_LOG");
@@ -110,6 +421,9 @@ static int cmd_server(int argc, char **argv)
         {"--allow-inf", NULL, 0, NULL, 0},
         {"--max-elements", NULL, 1, NULL, 0},
         {"--not-ready-status", NULL, 1, NULL, 0},
+        {"--auth", NULL, 0, NULL, 0},
+        {"--tls-cert", NULL, 1, NULL, 0},
+        {"--tls-key", NULL, 1, NULL, 0},
     };
     char *pos[64];
     size_t npos;
@@ -119,9 +433,11 @@ static int cmd_server(int argc, char **argv)
     struct gy_serving *serving = NULL;
     struct gy_api *api = NULL;
     struct gy_http_server *srv = NULL;
-    const char *v, *ready, *host;
+    struct auth_state *auth = NULL;
+    struct gy_buf cert = {0}, key = {0};
+    const char *v, *ready, *host, *cert_path, *key_path;
     sigset_t set, old;
-    int ex = GY_EXIT_OK, sig = 0, insecure, masked = 0;
+    int ex = GY_EXIT_OK, sig = 0, insecure, masked = 0, use_auth;
     int64_t n;
     enum gy_status rc;
 
@@ -199,6 +515,19 @@ static int cmd_server(int argc, char **argv)
         acfg.v2_not_ready_status = v[0] == '4' ? 400 : 503;
     }
     insecure = gy_cli_get(o, NOPTS(o), "--insecure-no-auth") != NULL;
+    v = getenv("GYRE_AUTH");
+    use_auth = gy_cli_get(o, NOPTS(o), "--auth") != NULL ||
+               (v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "on") == 0));
+    if (use_auth && insecure) {
+        fprintf(stderr, "gyre: --auth and --insecure-no-auth contradict each other\n");
+        return GY_EXIT_USAGE;
+    }
+    cert_path = gy_cli_get(o, NOPTS(o), "--tls-cert");
+    key_path = gy_cli_get(o, NOPTS(o), "--tls-key");
+    if (!cert_path != !key_path) {
+        fprintf(stderr, "gyre: --tls-cert and --tls-key go together (give both or neither)\n");
+        return GY_EXIT_USAGE;
+    }
     ready = gy_cli_get(o, NOPTS(o), "--ready-file");
     cfg.access_log = access_log_mode(gy_cli_get(o, NOPTS(o), "--quiet-access-log") != NULL);
 
@@ -213,12 +542,12 @@ static int cmd_server(int argc, char **argv)
             return GY_EXIT_USAGE;
         }
     }
-    if (!is_loopback(cfg.host)) {
+    if (!is_loopback(cfg.host) && !use_auth) {
         if (!insecure) {
             fprintf(stderr,
                     "gyre: refusing to listen on %s: it is not a loopback address and this "
-                    "server has no authentication; pass --insecure-no-auth to expose it "
-                    "anyway\n",
+                    "server has no authentication; pass --auth (API tokens) or "
+                    "--insecure-no-auth to expose it anyway\n",
                     cfg.host);
             return GY_EXIT_USAGE;
         }
@@ -228,6 +557,13 @@ static int cmd_server(int argc, char **argv)
                cfg.host);
     }
 
+    if (cert_path) {
+        if ((rc = read_pem("--tls-cert", cert_path, "CERTIFICATE", &cert)) ||
+            (rc = read_pem("--tls-key", key_path, "PRIVATE KEY", &key))) {
+            ex = gy_cli_fail(rc, NULL);
+            goto out;
+        }
+    }
     acfg.home = getenv("GYRE_HOME");
     if (!acfg.home || !*acfg.home)
         acfg.home = "./gyre-home";
@@ -260,21 +596,38 @@ static int cmd_server(int argc, char **argv)
         ex = gy_cli_fail(rc, "cannot set up the server");
         goto out;
     }
+    if (use_auth) {
+        if ((rc = auth_state_new(api, acfg.home, &auth)) ||
+            (rc = gy_http_server_set_auth(srv, auth_hook, audit_done, auth))) {
+            ex = gy_cli_fail(rc, "cannot set up authentication");
+            goto out;
+        }
+    } else {
+        gy_log(GY_LOG_INFO,
+               "authentication is off: every client that can reach %s has full "
+               "access (start with --auth to require API tokens)",
+               cfg.host);
+    }
+    if (cert_path && (rc = gy_http_server_set_tls(srv, cert.data, key.data))) {
+        ex = gy_cli_fail(rc, "cannot set up TLS");
+        goto out;
+    }
     /* Deployments are loaded before the first request is accepted. */
     if ((rc = gy_serving_start(serving))) {
         ex = gy_cli_fail(rc, "cannot start model serving");
         goto out;
     }
     if ((rc = gy_http_server_start(srv))) {
-        ex = gy_cli_fail(rc, NULL);
+        ex = gy_cli_fail(rc, cert_path ? "cannot start (check that --tls-key matches --tls-cert)"
+                                       : NULL);
         goto out;
     }
     if (strchr(cfg.host, ':'))
-        fprintf(stderr, "gyre server listening on http://[%s]:%u\n", cfg.host,
-                (unsigned)gy_http_server_port(srv));
+        fprintf(stderr, "gyre server listening on %s://[%s]:%u%s\n", cert_path ? "https" : "http",
+                cfg.host, (unsigned)gy_http_server_port(srv), use_auth ? " (auth on)" : "");
     else
-        fprintf(stderr, "gyre server listening on http://%s:%u\n", cfg.host,
-                (unsigned)gy_http_server_port(srv));
+        fprintf(stderr, "gyre server listening on %s://%s:%u%s\n", cert_path ? "https" : "http",
+                cfg.host, (unsigned)gy_http_server_port(srv), use_auth ? " (auth on)" : "");
     if (ready) {
         char buf[16];
         int len = snprintf(buf, sizeof buf, "%u\n", (unsigned)gy_http_server_port(srv));
@@ -293,8 +646,13 @@ static int cmd_server(int argc, char **argv)
         gy_log(GY_LOG_INFO, "server stopped");
 out:
     gy_http_server_free(srv);
+    auth_state_free(auth);
     gy_serving_free(serving);
     gy_api_free(api);
+    if (key.data)
+        sodium_memzero(key.data, key.cap);
+    gy_buf_free(&key);
+    gy_buf_free(&cert);
     if (masked)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     return ex;
@@ -305,7 +663,7 @@ const struct gy_cli_cmd gy_cli_server_cmds[] = {
      "[--host H] [--port P] [--threads N] [--max-body BYTES] [--max-upload BYTES] "
      "[--timeout S] [--ready-file F] [--max-connections N] [--quiet-access-log] "
      "[--insecure-no-auth] [--poll-ms MS] [--allow-inf] [--max-elements N] "
-     "[--not-ready-status 503|400]",
+     "[--not-ready-status 503|400] [--auth] [--tls-cert FILE --tls-key FILE]",
      "run the HTTP API server (native, MLflow-compatible, V2 inference, /metrics) until "
      "SIGTERM",
      cmd_server},

@@ -161,6 +161,44 @@ enum gy_status gy_http_server_set_error_writer(struct gy_http_server *srv, const
                                                gy_http_error_writer fn, void *ctx);
 
 /**
+ * An authentication hook: called once per routed request, after the route matched and the
+ * headers and query were read, before the body is read and before the handler runs, with
+ * the matched @p route (route->perm: the permission it requires; NULL: public). Returns 0
+ * to let the request through, or the HTTP status to answer with (401, 403, 503, ...) and a
+ * message in @p msg (at most @p cap bytes). The server writes that error in the path's
+ * format (the error writer registered for its prefix, code GY_E_PERM for 401/403, GY_E_BUSY
+ * for 503) and adds "WWW-Authenticate: Bearer realm=\"gyre\"" to a 401. Runs on a worker
+ * thread, several at a time.
+ */
+typedef int (*gy_http_auth_fn)(struct gy_http_req *req, const struct gy_http_route *route,
+                               char *msg, size_t cap, void *ctx);
+
+/**
+ * A post-request hook: called once a request that the auth hook tagged with
+ * gy_http_req_set_auth_data is complete (the response was sent, or the client went away),
+ * with the status sent (0 when none was). For audit records: it runs after the response,
+ * on the worker thread, so it adds nothing to the client's latency.
+ */
+typedef void (*gy_http_done_fn)(struct gy_http_req *req, int status, void *ctx);
+
+/**
+ * Installs the authentication hook @p fn and the post-request hook @p done (either may be
+ * NULL) with their @p ctx. Before gy_http_server_start only. Without a hook a request costs
+ * one branch more than before.
+ */
+enum gy_status gy_http_server_set_auth(struct gy_http_server *srv, gy_http_auth_fn fn,
+                                       gy_http_done_fn done, void *ctx);
+
+/**
+ * TLS: serve HTTPS (only; plain HTTP to the port fails the handshake) with the PEM
+ * certificate chain @p cert_pem and private key @p key_pem (both copied; NUL-terminated).
+ * Before gy_http_server_start only. GY_E_UNSUPPORTED when libmicrohttpd lacks TLS support.
+ * The key material is checked when the server starts (GY_E_IO naming libmicrohttpd's reason).
+ */
+enum gy_status gy_http_server_set_tls(struct gy_http_server *srv, const char *cert_pem,
+                                      const char *key_pem);
+
+/**
  * Binds cfg.host:cfg.port and starts the worker threads. GY_E_IO when the address cannot be
  * bound (in use, not local), with the reason in gy_error_msg().
  */
@@ -265,6 +303,15 @@ const char *gy_http_req_id(const struct gy_http_req *req);
 /** When the request started: monotonic ns (gy_time_mono_ns) and wall-clock µs. */
 int64_t gy_http_req_start_ns(const struct gy_http_req *req);
 int64_t gy_http_req_start_wall_us(const struct gy_http_req *req);
+
+/**
+ * Attaches @p data (from the request arena, or static) to the request for the post-request
+ * hook; a request with data attached gets the hook called when it completes.
+ */
+void gy_http_req_set_auth_data(struct gy_http_req *req, void *data);
+
+/** What gy_http_req_set_auth_data attached; NULL when nothing. */
+void *gy_http_req_auth_data(const struct gy_http_req *req);
 
 /** The client's address as "ip:port" ("[::1]:5000" for IPv6); "" when unknown. */
 const char *gy_http_req_remote(const struct gy_http_req *req);

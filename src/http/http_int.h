@@ -185,6 +185,7 @@ struct gy_http_req {
     enum gy_status handler_rc;
     struct gy_http_resp resp;
     struct gy_http_deferred defer;
+    void *auth_data; /* set by the auth hook: the post-request hook runs for this request */
 };
 
 /**

@@ -55,6 +55,16 @@ const struct gy_http_route *gy_http_req_route(const struct gy_http_req *req)
     return req->rt ? req->rt->route : NULL;
 }
 
+void gy_http_req_set_auth_data(struct gy_http_req *req, void *data)
+{
+    req->auth_data = data;
+}
+
+void *gy_http_req_auth_data(const struct gy_http_req *req)
+{
+    return req->auth_data;
+}
+
 const char *gy_http_req_capture(const struct gy_http_req *req, const char *name)
 {
     return gy__http_kv_find(&req->match.caps, name, 0);

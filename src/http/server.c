@@ -94,6 +94,12 @@ struct gy_http_server {
     struct gy_http_deferred *parked;
     int defer_stopped;
     atomic_int resuming; /* finishers between leaving defer_mu and MHD_resume_connection */
+    /* authentication hooks (gy_http_server_set_auth) */
+    gy_http_auth_fn auth_fn;
+    gy_http_done_fn done_fn;
+    void *auth_ctx;
+    /* TLS (gy_http_server_set_tls): PEM texts, NULL when plain HTTP */
+    char *tls_cert, *tls_key;
 };
 
 /*
@@ -227,6 +233,41 @@ size_t gy_http_server_inflight(const struct gy_http_server *srv)
     return atomic_load(&((struct gy_http_server *)srv)->inflight);
 }
 
+enum gy_status gy_http_server_set_auth(struct gy_http_server *srv, gy_http_auth_fn fn,
+                                       gy_http_done_fn done, void *ctx)
+{
+    if (srv->d || srv->shut)
+        return gy_error_set(GY_E_INVALID, "auth hooks must be set before the server starts");
+    srv->auth_fn = fn;
+    srv->done_fn = done;
+    srv->auth_ctx = ctx;
+    return GY_OK;
+}
+
+enum gy_status gy_http_server_set_tls(struct gy_http_server *srv, const char *cert_pem,
+                                      const char *key_pem)
+{
+    char *c = NULL, *k = NULL;
+    if (srv->d || srv->shut)
+        return gy_error_set(GY_E_INVALID, "TLS must be set before the server starts");
+    if (!cert_pem || !key_pem || !*cert_pem || !*key_pem)
+        return gy_error_set(GY_E_INVALID, "TLS needs a certificate and a private key");
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return gy_error_set(GY_E_UNSUPPORTED, "this libmicrohttpd was built without TLS support");
+    c = gy_strdup(cert_pem);
+    k = gy_strdup(key_pem);
+    if (!c || !k) {
+        gy_free(c);
+        gy_free(k);
+        return gy_error_set(GY_E_NOMEM, "out of memory");
+    }
+    gy_free(srv->tls_cert);
+    gy_free(srv->tls_key);
+    srv->tls_cert = c;
+    srv->tls_key = k;
+    return GY_OK;
+}
+
 /* ------------------------------------------------------------------ sending */
 
 /* Hands the prepared response to libmicrohttpd. */
@@ -310,6 +351,22 @@ static enum MHD_Result send_error(struct gy_http_req *req, int http_status, enum
     fill_error(req, http_status, code, msg);
     if (http_status == 405 && req->match.allow[0])
         gy_http_resp_header(&req->resp, "Allow", req->match.allow);
+    req->handler_rc = code;
+    return send_resp(req);
+}
+
+/* Answers a request the auth hook refused, before any body is read. */
+static enum MHD_Result send_denied(struct gy_http_req *req, int http_status, const char *msg)
+{
+    enum gy_status code = http_status == 401 || http_status == 403 ? GY_E_PERM
+                          : http_status == 503                     ? GY_E_BUSY
+                          : http_status >= 500                     ? GY_E_INTERNAL
+                                                                   : GY_E_INVALID;
+    if (http_status < 400 || http_status > 599)
+        http_status = 500;
+    fill_error(req, http_status, code, *msg ? msg : gy_http_reason(http_status));
+    if (http_status == 401)
+        gy_http_resp_header(&req->resp, "WWW-Authenticate", "Bearer realm=\"gyre\"");
     req->handler_rc = code;
     return send_resp(req);
 }
@@ -592,6 +649,14 @@ static enum MHD_Result first_call(struct gy_http_req *req, const char *method)
     req->rt = req->match.rt;
     if ((rc = gy__http_query_parse(a, req->query_string, &req->query)))
         return send_error(req, gy_http_status_from(rc), rc, gy_error_msg());
+    if (srv->auth_fn) {
+        char msg[512];
+        int st;
+        msg[0] = '\0';
+        st = srv->auth_fn(req, req->rt->route, msg, sizeof msg, srv->auth_ctx);
+        if (st)
+            return send_denied(req, st, msg);
+    }
 
     req->max_body = req->rt->route->max_body                        ? req->rt->route->max_body
                     : (req->rt->route->flags & GY_HTTP_ROUTE_SPOOL) ? srv->cfg.max_upload
@@ -985,6 +1050,8 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
         req->timed_out = 1;
     if (srv->cfg.access_log != GY_HTTP_LOG_OFF)
         access_log(req, toe);
+    if (req->auth_data && srv->done_fn)
+        srv->done_fn(req, req->sent_status, srv->auth_ctx);
     atomic_fetch_sub(&srv->inflight, 1);
     if (atomic_load(&req->defer.state) != GY__DEFER_NONE)
         defer_unref(req);
@@ -1041,6 +1108,11 @@ enum gy_status gy_http_server_start(struct gy_http_server *srv)
         OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->cfg.max_per_ip, NULL);
     if (srv->cfg.threads > 1)
         OPT(MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads, NULL);
+    if (srv->tls_cert) {
+        flags |= MHD_USE_TLS;
+        OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert);
+        OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key);
+    }
     OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
     mhd_last[0] = '\0';
@@ -1126,6 +1198,10 @@ void gy_http_server_free(struct gy_http_server *srv)
     for (size_t i = 0; i < srv->n_ew; i++)
         gy_free(srv->ew[i].prefix);
     gy_free(srv->ew);
+    if (srv->tls_key)
+        explicit_bzero(srv->tls_key, strlen(srv->tls_key));
+    gy_free(srv->tls_cert);
+    gy_free(srv->tls_key);
     gy_free(srv->host);
     gy_free(srv->spool_dir);
     pthread_cond_destroy(&srv->reaper_cv);
