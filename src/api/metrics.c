@@ -6,7 +6,8 @@
  *
  * Metric names follow Triton's (nv_inference_*, labels model and version) so that dashboards
  * made for Triton work, plus gyre's own (gyre_*: per-deployment-variant latency histograms,
- * routing, shadowing, model loads, swaps, batches) and the standard process_* metrics. The
+ * routing, shadowing, model loads, swaps, batches, drift from the stored drift reports) and the
+ * standard process_* metrics. The
  * output passes `promtool check metrics`: Triton's counters, whose names lack the _total
  * suffix, are exposed untyped, and Triton's microsecond latency counters, whose unit suffix
  * promtool refuses, are only added with ?compat=triton (as counters, exactly as Triton
@@ -15,6 +16,7 @@
  */
 #include "api/api.h"
 #include "api/v2_int.h"
+#include "monitor/monitor.h"
 #include "serving/serving.h"
 
 #include <dirent.h>
@@ -427,6 +429,68 @@ static void write_online(struct out *o)
     gy_feedback_gauges(online_metric, o);
 }
 
+/*
+ * Drift gauges from the newest stored drift report of each deployment (src/monitor/history.c):
+ * one query per scrape. A store that cannot be read leaves the families empty.
+ */
+static void write_drift(struct out *o, struct gy_api *api)
+{
+    struct gy_db *db = NULL;
+    json_t *arr = NULL, *e;
+    size_t i;
+    if (gy_api_db(api, &db) != GY_OK || gy_monitor_history_latest(db, &arr) != GY_OK) {
+        gy_log(GY_LOG_DEBUG, "metrics: drift reports not read: %s", gy_error_msg());
+        arr = NULL;
+    }
+    family(o, "gyre_drift_detected", "gauge",
+           "1 when the newest drift report of the deployment (gyre drift report) found drift");
+    json_array_foreach(arr, i, e)
+    {
+        put(o, "gyre_drift_detected{deployment=");
+        label_value(o, gy_json_str(e, "deployment", ""));
+        put(o, json_is_true(json_object_get(e, "drift")) ? "} 1\n" : "} 0\n");
+    }
+    family(o, "gyre_drift_score", "gauge",
+           "Per-feature statistics of the newest drift report of the deployment (effect sizes, "
+           "test statistics, adjusted p-value)");
+    json_array_foreach(arr, i, e)
+    {
+        const json_t *feats = json_object_get(json_object_get(e, "report"), "features"), *f;
+        size_t j;
+        json_array_foreach(feats, j, f)
+        {
+            const json_t *st = json_object_get(f, "statistics"), *v;
+            const json_t *pa = json_object_get(json_object_get(f, "decision"), "p_value_adjusted");
+            const char *k;
+            json_object_foreach((json_t *)st, k, v)
+            {
+                const json_t *num = json_is_object(v) ? json_object_get(v, "statistic") : v;
+                if (!json_is_number(num))
+                    continue;
+                put(o, "gyre_drift_score{deployment=");
+                label_value(o, gy_json_str(e, "deployment", ""));
+                put(o, ",feature=");
+                label_value(o, gy_json_str(f, "feature", ""));
+                put(o, ",statistic=");
+                label_value(o, k);
+                put(o, "} ");
+                put_double(o, json_number_value(num));
+                put(o, "\n");
+            }
+            if (json_is_number(pa)) {
+                put(o, "gyre_drift_score{deployment=");
+                label_value(o, gy_json_str(e, "deployment", ""));
+                put(o, ",feature=");
+                label_value(o, gy_json_str(f, "feature", ""));
+                put(o, ",statistic=\"p_value_adjusted\"} ");
+                put_double(o, json_number_value(pa));
+                put(o, "\n");
+            }
+        }
+    }
+    json_decref(arr);
+}
+
 static void write_http(struct out *o)
 {
     static const char *const cls[GY_V2_N_CLASSES] = {"2xx", "4xx", "5xx"};
@@ -560,6 +624,7 @@ static enum gy_status h_metrics(struct gy_http_req *req, struct gy_http_resp *re
         write_totals(&o, sv);
     }
     write_online(&o);
+    write_drift(&o, ctx);
     write_http(&o);
     write_process(&o);
     if (o.rc) {

@@ -2,6 +2,8 @@
 /*
  * drift.c - `gyre drift check`: compares two dataset versions feature by feature (read-only,
  * through the lake's scan API), prints a summary table and writes the JSON and HTML reports.
+ * `gyre drift report DEPLOYMENT` does the same for a deployment's logged traffic against its
+ * model's training data and stores the report; `gyre drift history` lists stored reports.
  * Exit status: 0 when the check ran (whatever it found), 4 with --fail-on-drift when the
  * dataset drifted, 1 on failure, 2 on a usage error, 3 when a dataset, version or feature
  * does not exist.
@@ -209,6 +211,56 @@ static int write_text(const char *path, const char *data, size_t len)
     return GY_EXIT_OK;
 }
 
+/*
+ * Writes the JSON report to @p json_path and the HTML page to @p html_path (either may be
+ * NULL; "-" is stdout). *json_text (may be NULL) receives the JSON report text (new).
+ */
+static int emit_reports(const struct gy_monitor_report *rep, const char *json_path,
+                        const char *html_path, char **json_text)
+{
+    enum gy_status rc;
+    int ex = GY_EXIT_OK;
+    if (json_path || json_text) {
+        json_t *j = NULL;
+        struct gy_buf b;
+        gy_buf_init(&b, (size_t)1 << 30);
+        rc = gy_monitor_report_json(rep, &j);
+        if (rc == GY_OK)
+            rc = gy_json_dump_pretty(j, &b);
+        if (rc == GY_OK)
+            rc = gy_buf_putc(&b, '\n');
+        json_decref(j);
+        if (rc) {
+            gy_buf_free(&b);
+            return gy_cli_fail(rc, "JSON report");
+        }
+        if (json_path)
+            ex = write_text(json_path, b.data, b.len);
+        if (ex == GY_EXIT_OK && json_text) {
+            if (gy_buf_putc(&b, '\0') != GY_OK) {
+                gy_buf_free(&b);
+                return gy_cli_fail(GY_E_NOMEM, "JSON report");
+            }
+            *json_text = gy_buf_detach(&b, NULL);
+        }
+        gy_buf_free(&b);
+        if (ex)
+            return ex;
+    }
+    if (html_path) {
+        struct gy_buf b;
+        gy_buf_init(&b, (size_t)1 << 30);
+        rc = gy_monitor_report_html(rep, &b);
+        if (rc) {
+            gy_buf_free(&b);
+            return gy_cli_fail(rc, "HTML report");
+        }
+        ex = write_text(html_path, b.data, b.len);
+        gy_buf_free(&b);
+    }
+    return ex;
+}
+
 static int cmd_check(int argc, char **argv)
 {
     struct gy_cli_opt o[] = {
@@ -300,40 +352,8 @@ static int cmd_check(int argc, char **argv)
         ex = gy_cli_fail(rc, "drift check");
         goto out;
     }
-    if (json_path) {
-        json_t *j = NULL;
-        struct gy_buf b;
-        gy_buf_init(&b, (size_t)1 << 30);
-        rc = gy_monitor_report_json(rep, &j);
-        if (rc == GY_OK)
-            rc = gy_json_dump_pretty(j, &b);
-        if (rc == GY_OK)
-            rc = gy_buf_putc(&b, '\n');
-        json_decref(j);
-        if (rc) {
-            gy_buf_free(&b);
-            ex = gy_cli_fail(rc, "JSON report");
-            goto out;
-        }
-        ex = write_text(json_path, b.data, b.len);
-        gy_buf_free(&b);
-        if (ex)
-            goto out;
-    }
-    if (html_path) {
-        struct gy_buf b;
-        gy_buf_init(&b, (size_t)1 << 30);
-        rc = gy_monitor_report_html(rep, &b);
-        if (rc) {
-            gy_buf_free(&b);
-            ex = gy_cli_fail(rc, "HTML report");
-            goto out;
-        }
-        ex = write_text(html_path, b.data, b.len);
-        gy_buf_free(&b);
-        if (ex)
-            goto out;
-    }
+    if ((ex = emit_reports(rep, json_path, html_path, NULL)))
+        goto out;
     if (!gy_cli_get(o, NOPTS(o), "--quiet") && !(json_path && strcmp(json_path, "-") == 0) &&
         !(html_path && strcmp(html_path, "-") == 0))
         print_summary(rep);
@@ -350,6 +370,169 @@ out:
     return ex;
 }
 
+/* Common decision options of report: --threshold, --alpha, --drift-share. */
+static int parse_decision(const struct gy_cli_opt *o, size_t n, struct gy_monitor_config *cfg,
+                          char **thr_copy, struct gy_monitor_threshold **ov)
+{
+    const char *v;
+    int ex;
+    if ((v = gy_cli_get(o, n, "--alpha")) && (ex = parse_double(v, &cfg->alpha, "--alpha")))
+        return ex;
+    if ((v = gy_cli_get(o, n, "--drift-share")) &&
+        (ex = parse_double(v, &cfg->drift_share, "--drift-share")))
+        return ex;
+    if ((v = gy_cli_get(o, n, "--threshold")) && (ex = parse_thresholds(v, cfg, thr_copy, ov)))
+        return ex;
+    if (gy_monitor_config_check(cfg)) {
+        fprintf(stderr, "gyre: %s\n", gy_error_msg());
+        return GY_EXIT_USAGE;
+    }
+    return GY_EXIT_OK;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+    struct gy_cli_opt o[] = {
+        {"--model-version", NULL, 1, NULL, 0}, {"--last-rows", NULL, 1, NULL, 0},
+        {"--json", NULL, 1, NULL, 0},          {"--html", NULL, 1, NULL, 0},
+        {"--threshold", NULL, 1, NULL, 0},     {"--alpha", NULL, 1, NULL, 0},
+        {"--drift-share", NULL, 1, NULL, 0},   {"--fail-on-drift", NULL, 0, NULL, 0},
+        {"--no-store", NULL, 0, NULL, 0},      {"--quiet", "-q", 0, NULL, 0},
+        {"--alertmanager", NULL, 1, NULL, 0}};
+    char *pos[8], *thr_copy = NULL, *json_text = NULL;
+    size_t npos, mv = 0, last = 0;
+    struct gy_monitor_config cfg;
+    struct gy_monitor_window win;
+    struct gy_monitor_threshold *ov = NULL;
+    struct gy_monitor_report *rep = NULL;
+    struct gy_db *db = NULL;
+    const char *v, *json_path, *html_path, *am;
+    int64_t id = 0;
+    enum gy_status rc;
+    int ex, sent = 0;
+
+    if (argc > 64 || (ex = gy_cli_parse(argc, argv, o, NOPTS(o), pos, &npos)))
+        return GY_EXIT_USAGE;
+    if (npos != 1) {
+        fprintf(stderr, "usage: gyre drift report DEPLOYMENT [--model-version N] [--last-rows N] "
+                        "[--json FILE] [--html FILE] [--fail-on-drift]\n");
+        return GY_EXIT_USAGE;
+    }
+    gy_monitor_config_init(&cfg);
+    if ((v = gy_cli_get(o, NOPTS(o), "--model-version")) &&
+        (ex = parse_count(v, &mv, 1, INT64_MAX, "--model-version")))
+        return ex;
+    if ((v = gy_cli_get(o, NOPTS(o), "--last-rows")) &&
+        (ex = parse_count(v, &last, 1, INT64_MAX, "--last-rows")))
+        return ex;
+    if ((ex = parse_decision(o, NOPTS(o), &cfg, &thr_copy, &ov)))
+        goto out;
+    am = gy_cli_get(o, NOPTS(o), "--alertmanager");
+    if (!am || !*am)
+        am = getenv("GYRE_ALERTMANAGER_URL");
+    if (am && *am && gy_monitor_alert_url_check(am)) {
+        fprintf(stderr, "gyre: %s\n", gy_error_msg());
+        ex = GY_EXIT_USAGE;
+        goto out;
+    }
+    win.model_version = (int64_t)mv;
+    win.last_rows = last;
+    json_path = gy_cli_get(o, NOPTS(o), "--json");
+    html_path = gy_cli_get(o, NOPTS(o), "--html");
+    if ((ex = gy_cli_open_db(&db)))
+        goto out;
+    if ((rc = gy_monitor_check_deployment(db, pos[0], &win, &cfg, &rep))) {
+        ex = gy_cli_fail(rc, "drift report");
+        goto out;
+    }
+    if ((ex = emit_reports(rep, json_path, html_path, &json_text)))
+        goto out;
+    if (!gy_cli_get(o, NOPTS(o), "--no-store") &&
+        (rc = gy_monitor_history_add(db, pos[0], rep->drift, json_text, &id))) {
+        ex = gy_cli_fail(rc, "drift report");
+        goto out;
+    }
+    if (am && *am && (rc = gy_monitor_alert_sync(db, am, pos[0], rep, &sent))) {
+        ex = gy_cli_fail(rc, "drift alert (the report was stored; the next report retries)");
+        goto out;
+    }
+    if (!gy_cli_get(o, NOPTS(o), "--quiet") && !(json_path && strcmp(json_path, "-") == 0) &&
+        !(html_path && strcmp(html_path, "-") == 0)) {
+        print_summary(rep);
+        if (id)
+            printf("stored as report %lld of %s\n", (long long)id, pos[0]);
+        if (sent)
+            printf("alert GyreDataDrift for %s %s\n", pos[0], sent > 0 ? "fired" : "resolved");
+    }
+    ex = (rep->drift && gy_cli_get(o, NOPTS(o), "--fail-on-drift")) ? GY_EXIT_DRIFT : GY_EXIT_OK;
+out:
+    gy_monitor_report_free(rep);
+    gy_db_free(db);
+    gy_free(json_text);
+    gy_free(thr_copy);
+    gy_free(ov);
+    return ex;
+}
+
+static int cmd_history(int argc, char **argv)
+{
+    struct gy_cli_opt o[] = {{"--limit", NULL, 1, NULL, 0}, {"--json", NULL, 0, NULL, 0}};
+    char *pos[8];
+    size_t npos, limit = 20, i;
+    struct gy_db *db = NULL;
+    json_t *arr = NULL, *e;
+    const char *v;
+    enum gy_status rc;
+    int ex;
+
+    if (argc > 16 || (ex = gy_cli_parse(argc, argv, o, NOPTS(o), pos, &npos)))
+        return GY_EXIT_USAGE;
+    if (npos != 1) {
+        fprintf(stderr, "usage: gyre drift history DEPLOYMENT [--limit N] [--json]\n");
+        return GY_EXIT_USAGE;
+    }
+    if ((v = gy_cli_get(o, NOPTS(o), "--limit")) &&
+        (ex = parse_count(v, &limit, 1, 10000, "--limit")))
+        return ex;
+    if ((ex = gy_cli_open_db(&db)))
+        return ex;
+    if ((rc = gy_monitor_history_list(db, pos[0], limit, &arr))) {
+        ex = gy_cli_fail(rc, "drift history");
+        goto out;
+    }
+    if (gy_cli_get(o, NOPTS(o), "--json")) {
+        struct gy_buf b;
+        gy_buf_init(&b, (size_t)1 << 30);
+        rc = gy_json_dump_pretty(arr, &b);
+        if (rc == GY_OK)
+            rc = gy_buf_putc(&b, '\n');
+        if (rc == GY_OK)
+            fwrite(b.data, 1, b.len, stdout);
+        gy_buf_free(&b);
+        if (rc)
+            ex = gy_cli_fail(rc, "drift history");
+        goto out;
+    }
+    printf("%-6s  %-27s  %-5s  %-8s  %s\n", "ID", "CREATED", "DRIFT", "FEATURES", "CURRENT");
+    json_array_foreach(arr, i, e)
+    {
+        char ts[32];
+        const json_t *rep = json_object_get(e, "report");
+        const json_t *ds = json_object_get(rep, "dataset");
+        const json_t *cur = json_object_get(rep, "current");
+        gy_time_format(gy_json_int(e, "created_us", 0), ts);
+        printf("%-6lld  %-27s  %-5s  %3lld/%-4lld  %s\n", (long long)gy_json_int(e, "id", 0), ts,
+               json_is_true(json_object_get(e, "drift")) ? "yes" : "no",
+               (long long)gy_json_int(ds, "drifted", 0), (long long)gy_json_int(ds, "checked", 0),
+               gy_json_str(cur, "dataset", "-"));
+    }
+    ex = GY_EXIT_OK;
+out:
+    json_decref(arr);
+    gy_db_free(db);
+    return ex;
+}
+
 const struct gy_cli_cmd gy_cli_drift_cmds[] = {
     {"drift check",
      "--reference DATASET[@V] --current DATASET[@V] [--json FILE|-] [--html FILE] "
@@ -359,5 +542,16 @@ const struct gy_cli_cmd gy_cli_drift_cmds[] = {
      "compare two dataset versions feature by feature (KS, PSI, Wasserstein, chi-square, "
      "Jensen-Shannon, z-test); exit 4 with --fail-on-drift when the dataset drifted",
      cmd_check},
+    {"drift report",
+     "DEPLOYMENT [--model-version N] [--last-rows N] [--json FILE|-] [--html FILE] "
+     "[--threshold [FEATURE:]STAT=VALUE,...] [--alpha A] [--drift-share S] [--fail-on-drift] "
+     "[--no-store] [--alertmanager URL] [--quiet]",
+     "compare a deployment's logged inputs with the training data of the model version that "
+     "answered; store the report in the history; fire or resolve the GyreDataDrift alert in "
+     "Alertmanager (--alertmanager or GYRE_ALERTMANAGER_URL); exit 4 with --fail-on-drift on "
+     "drift",
+     cmd_report},
+    {"drift history", "DEPLOYMENT [--limit N] [--json]",
+     "list the stored drift reports of a deployment, newest first", cmd_history},
     {NULL, NULL, NULL, NULL},
 };

@@ -15,7 +15,9 @@
  * route's permission checked against the role and scopes, refusals (401/403) recorded in the
  * audit log (rate-limited), and mutating requests recorded after their response. Secure
  * defaults: 127.0.0.1, no non-loopback address without --auth (unless --insecure-no-auth),
- * no CORS headers. --tls-cert/--tls-key serve HTTPS. docs/security.md is the guide.
+ * no CORS headers. --tls-cert/--tls-key serve HTTPS; --tls-client-ca/--tls-client-role let
+ * clients authenticate with a certificate from that CA instead of a token (principal
+ * "cert:<CN>" with that role). docs/security.md is the guide.
  */
 #include "api/api.h"
 #include "auth/auth.h"
@@ -107,7 +109,14 @@ struct auth_state {
     int64_t denied_sec;        /* the second the count below belongs to */
     int denied_n;              /* refusals recorded in that second */
     int64_t denied_suppressed; /* refusals not recorded since the last recorded one */
+    /* TLS client certificates (--tls-client-ca) */
+    int cert_on;                 /* a verified client certificate authenticates */
+    int cert_required;           /* --tls-client-required: no certificate is 401 */
+    enum gy_auth_role cert_role; /* --tls-client-role */
 };
+
+/* Bytes of a certificate CN kept: the principal is "cert:<CN>" in GY_AUTH_ACTOR_MAX. */
+#define CERT_CN_MAX (GY_AUTH_ACTOR_MAX - 5)
 
 /* What the post-request hook needs about a mutating request (request arena). */
 struct auth_tag {
@@ -225,6 +234,26 @@ static int auth_hook(struct gy_http_req *req, const struct gy_http_route *route,
 
     if (!route->perm)
         return 0; /* public: health, version, readiness */
+    if (st->cert_on) {
+        /* A verified client certificate wins over a token; a refused one is never retried
+         * as a token; without one the token path below runs (unless it is required). */
+        char cn[CERT_CN_MAX + 1];
+        rc = gy_http_req_tls_client(req, cn, sizeof cn);
+        if (rc == GY_OK) {
+            memset(&p, 0, sizeof p);
+            snprintf(p.name, sizeof p.name, "cert:%s", cn);
+            p.role = st->cert_role;
+            goto check;
+        }
+        if (rc != GY_NOT_FOUND || st->cert_required) {
+            snprintf(msg, cap, "%s",
+                     rc == GY_NOT_FOUND ? "authentication required: this server requires a TLS "
+                                          "client certificate"
+                                        : gy_error_msg());
+            audit_denied(st, req, "anonymous", "", msg);
+            return 401;
+        }
+    }
     hdr = gy_http_req_header(req, "Authorization");
     if (!hdr) {
         snprintf(msg, cap, "authentication required: send \"Authorization: Bearer <token>\"");
@@ -268,6 +297,7 @@ static int auth_hook(struct gy_http_req *req, const struct gy_http_route *route,
         gy_auth_token_touch(db, p.token_id, now); /* at most one write a minute */
     }
     sodium_memzero(buf, sizeof buf);
+check:
     if (gy_auth_check(&p, route->perm, gy_http_req_capture(req, "name"))) {
         snprintf(msg, cap, "%s", gy_error_msg());
         audit_denied(st, req, p.name, gy_auth_role_name(p.role), msg);
@@ -424,6 +454,9 @@ static int cmd_server(int argc, char **argv)
         {"--auth", NULL, 0, NULL, 0},
         {"--tls-cert", NULL, 1, NULL, 0},
         {"--tls-key", NULL, 1, NULL, 0},
+        {"--tls-client-ca", NULL, 1, NULL, 0},
+        {"--tls-client-role", NULL, 1, NULL, 0},
+        {"--tls-client-required", NULL, 0, NULL, 0},
     };
     char *pos[64];
     size_t npos;
@@ -434,8 +467,9 @@ static int cmd_server(int argc, char **argv)
     struct gy_api *api = NULL;
     struct gy_http_server *srv = NULL;
     struct auth_state *auth = NULL;
-    struct gy_buf cert = {0}, key = {0};
-    const char *v, *ready, *host, *cert_path, *key_path;
+    struct gy_buf cert = {0}, key = {0}, ca = {0};
+    const char *v, *ready, *host, *cert_path, *key_path, *ca_path, *ca_role;
+    enum gy_auth_role cert_role = GY_AUTH_ROLE_NONE;
     sigset_t set, old;
     int ex = GY_EXIT_OK, sig = 0, insecure, masked = 0, use_auth;
     int64_t n;
@@ -528,6 +562,21 @@ static int cmd_server(int argc, char **argv)
         fprintf(stderr, "gyre: --tls-cert and --tls-key go together (give both or neither)\n");
         return GY_EXIT_USAGE;
     }
+    ca_path = gy_cli_get(o, NOPTS(o), "--tls-client-ca");
+    ca_role = gy_cli_get(o, NOPTS(o), "--tls-client-role");
+    if (!ca_path && (ca_role || gy_cli_get(o, NOPTS(o), "--tls-client-required"))) {
+        fprintf(stderr, "gyre: --tls-client-role and --tls-client-required need --tls-client-ca\n");
+        return GY_EXIT_USAGE;
+    }
+    if (ca_path && (!cert_path || !use_auth || !ca_role)) {
+        fprintf(stderr, "gyre: --tls-client-ca needs --tls-cert/--tls-key, --auth and "
+                        "--tls-client-role ROLE\n");
+        return GY_EXIT_USAGE;
+    }
+    if (ca_role && gy_auth_role_parse(ca_role, &cert_role)) {
+        fprintf(stderr, "gyre: --tls-client-role: %s\n", gy_error_msg());
+        return GY_EXIT_USAGE;
+    }
     ready = gy_cli_get(o, NOPTS(o), "--ready-file");
     cfg.access_log = access_log_mode(gy_cli_get(o, NOPTS(o), "--quiet-access-log") != NULL);
 
@@ -559,7 +608,8 @@ static int cmd_server(int argc, char **argv)
 
     if (cert_path) {
         if ((rc = read_pem("--tls-cert", cert_path, "CERTIFICATE", &cert)) ||
-            (rc = read_pem("--tls-key", key_path, "PRIVATE KEY", &key))) {
+            (rc = read_pem("--tls-key", key_path, "PRIVATE KEY", &key)) ||
+            (ca_path && (rc = read_pem("--tls-client-ca", ca_path, "CERTIFICATE", &ca)))) {
             ex = gy_cli_fail(rc, NULL);
             goto out;
         }
@@ -602,6 +652,9 @@ static int cmd_server(int argc, char **argv)
             ex = gy_cli_fail(rc, "cannot set up authentication");
             goto out;
         }
+        auth->cert_on = ca_path != NULL;
+        auth->cert_required = gy_cli_get(o, NOPTS(o), "--tls-client-required") != NULL;
+        auth->cert_role = cert_role;
     } else {
         gy_log(GY_LOG_INFO,
                "authentication is off: every client that can reach %s has full "
@@ -609,6 +662,11 @@ static int cmd_server(int argc, char **argv)
                cfg.host);
     }
     if (cert_path && (rc = gy_http_server_set_tls(srv, cert.data, key.data))) {
+        ex = gy_cli_fail(rc, "cannot set up TLS");
+        goto out;
+    }
+    if (ca_path && (rc = gy_http_server_set_tls_client_ca(srv, ca.data))) {
+        gy_error_set(rc, "--tls-client-ca %s: %s", ca_path, gy_error_msg());
         ex = gy_cli_fail(rc, "cannot set up TLS");
         goto out;
     }
@@ -653,6 +711,7 @@ out:
         sodium_memzero(key.data, key.cap);
     gy_buf_free(&key);
     gy_buf_free(&cert);
+    gy_buf_free(&ca);
     if (masked)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     return ex;
@@ -663,7 +722,8 @@ const struct gy_cli_cmd gy_cli_server_cmds[] = {
      "[--host H] [--port P] [--threads N] [--max-body BYTES] [--max-upload BYTES] "
      "[--timeout S] [--ready-file F] [--max-connections N] [--quiet-access-log] "
      "[--insecure-no-auth] [--poll-ms MS] [--allow-inf] [--max-elements N] "
-     "[--not-ready-status 503|400] [--auth] [--tls-cert FILE --tls-key FILE]",
+     "[--not-ready-status 503|400] [--auth] [--tls-cert FILE --tls-key FILE] "
+     "[--tls-client-ca FILE --tls-client-role ROLE [--tls-client-required]]",
      "run the HTTP API server (native, MLflow-compatible, V2 inference, /metrics) until "
      "SIGTERM",
      cmd_server},

@@ -470,6 +470,40 @@ static const struct gy_db_migration migrations[] = {
         " PRIMARY KEY (deployment, request_id));"
         "CREATE INDEX feedback_time ON feedback (deployment, created_us);",
     },
+    /*
+     * Drift reports of deployments (src/monitor/history.c): each `gyre drift report` stores its
+     * verdict and JSON report; the newest one per deployment feeds the Prometheus gauges.
+     * drift_alerts keeps, per deployment, whether its GyreDataDrift alert is firing in
+     * Alertmanager (src/monitor/alert.c), so that alerts are only sent on a change.
+     */
+    {
+        7,
+        "monitor: drift report history and alert state",
+        "CREATE TABLE drift_reports ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " deployment TEXT NOT NULL,"
+        " created_us BIGINT NOT NULL,"
+        " drift BIGINT NOT NULL,"
+        " report TEXT NOT NULL);"
+        "CREATE INDEX drift_reports_deployment ON drift_reports (deployment, id);"
+        "CREATE TABLE drift_alerts ("
+        " deployment TEXT PRIMARY KEY,"
+        " firing BIGINT NOT NULL,"
+        " starts_us BIGINT NOT NULL,"
+        " updated_us BIGINT NOT NULL);",
+        "CREATE TABLE drift_reports ("
+        " id BIGSERIAL PRIMARY KEY,"
+        " deployment TEXT NOT NULL,"
+        " created_us BIGINT NOT NULL,"
+        " drift BIGINT NOT NULL,"
+        " report TEXT NOT NULL);"
+        "CREATE INDEX drift_reports_deployment ON drift_reports (deployment, id);"
+        "CREATE TABLE drift_alerts ("
+        " deployment TEXT PRIMARY KEY,"
+        " firing BIGINT NOT NULL,"
+        " starts_us BIGINT NOT NULL,"
+        " updated_us BIGINT NOT NULL);",
+    },
 };
 
 static const char version_table_sql[] = "CREATE TABLE IF NOT EXISTS gy_schema_version ("

@@ -199,6 +199,16 @@ enum gy_status gy_http_server_set_tls(struct gy_http_server *srv, const char *ce
                                       const char *key_pem);
 
 /**
+ * TLS client certificates: the handshake asks clients for a certificate, and
+ * gy_http_req_tls_client checks the one sent against the CA certificates in @p ca_pem (PEM,
+ * 1 to 64 certificates; copied). libmicrohttpd does not refuse a certificate in the handshake,
+ * so an untrusted certificate or none still connects: the auth hook decides (401). Needs
+ * gy_http_server_set_tls; before gy_http_server_start only. GY_E_INVALID for a text that is
+ * not a PEM certificate list.
+ */
+enum gy_status gy_http_server_set_tls_client_ca(struct gy_http_server *srv, const char *ca_pem);
+
+/**
  * Binds cfg.host:cfg.port and starts the worker threads. GY_E_IO when the address cannot be
  * bound (in use, not local), with the reason in gy_error_msg().
  */
@@ -315,6 +325,16 @@ void *gy_http_req_auth_data(const struct gy_http_req *req);
 
 /** The client's address as "ip:port" ("[::1]:5000" for IPv6); "" when unknown. */
 const char *gy_http_req_remote(const struct gy_http_req *req);
+
+/**
+ * The verified TLS client certificate of @p req's connection (gy_http_server_set_tls_client_ca):
+ * GY_OK with its subject common name (CN) in @p cn (at most @p cap bytes with the NUL);
+ * GY_NOT_FOUND when the client sent no certificate, or the server has no client CA;
+ * GY_E_PERM with the reason in gy_error_msg() when it sent one that does not verify against
+ * the CA (other issuer, expired, not for client use) or whose CN is missing, too long or
+ * not printable ASCII. Checked once per connection (the result is kept for its later requests).
+ */
+enum gy_status gy_http_req_tls_client(struct gy_http_req *req, char *cn, size_t cap);
 
 /* ------------------------------------------------------------------ responses */
 

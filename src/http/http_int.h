@@ -205,4 +205,19 @@ void gy__http_resp_init(struct gy_http_resp *resp, struct gy_arena *arena);
 enum gy_status gy__http_resp_default_error(struct gy_http_resp *resp, int http_status,
                                            const char *msg);
 
+/* ------------------------------------------------------------------ TLS client certificates
+ * (tls_client.c, GnuTLS) */
+
+/** Checks that @p ca_pem is a PEM list of 1..64 certificates; GY_E_INVALID otherwise. */
+enum gy_status gy__http_tls_ca_check(const char *ca_pem);
+
+/**
+ * Verifies the client certificate of the GnuTLS session @p session (gnutls_session_t)
+ * against the server's trusted CAs (loaded by libmicrohttpd) for TLS client use and copies
+ * its subject CN to @p cn (at most @p cap bytes with the NUL). GY_OK; GY_NOT_FOUND when
+ * the client sent no certificate (or @p session is NULL); GY_E_PERM with the reason when
+ * it sent one that does not verify, or has no acceptable CN.
+ */
+enum gy_status gy__http_tls_peer_verify(void *session, char *cn, size_t cap);
+
 #endif /* GY_HTTP_INT_H */

@@ -67,6 +67,12 @@ struct conn {
     atomic_llong since_ns; /* when that wait began: accept, or the end of the last response */
     atomic_int cut;        /* the reaper shut it down */
     char remote[64];       /* "ip:port" */
+    /* the TLS client certificate, checked by the first request that asks (only that
+     * connection's requests touch these, one at a time) */
+    int peer_checked;
+    enum gy_status peer_rc; /* GY_OK, GY_NOT_FOUND or the refusal */
+    char peer_cn[128];      /* on GY_OK */
+    char peer_err[256];     /* on a refusal */
 };
 
 struct gy_http_server {
@@ -100,6 +106,7 @@ struct gy_http_server {
     void *auth_ctx;
     /* TLS (gy_http_server_set_tls): PEM texts, NULL when plain HTTP */
     char *tls_cert, *tls_key;
+    char *tls_ca; /* gy_http_server_set_tls_client_ca: PEM text, NULL when not asked for */
 };
 
 /*
@@ -265,6 +272,53 @@ enum gy_status gy_http_server_set_tls(struct gy_http_server *srv, const char *ce
     gy_free(srv->tls_key);
     srv->tls_cert = c;
     srv->tls_key = k;
+    return GY_OK;
+}
+
+enum gy_status gy_http_server_set_tls_client_ca(struct gy_http_server *srv, const char *ca_pem)
+{
+    enum gy_status rc;
+    char *c;
+    if (srv->d || srv->shut)
+        return gy_error_set(GY_E_INVALID, "TLS must be set before the server starts");
+    if ((rc = gy__http_tls_ca_check(ca_pem)))
+        return rc;
+    if (!(c = gy_strdup(ca_pem)))
+        return gy_error_set(GY_E_NOMEM, "out of memory");
+    gy_free(srv->tls_ca);
+    srv->tls_ca = c;
+    return GY_OK;
+}
+
+static struct conn *conn_of(struct MHD_Connection *c);
+
+/* Verifies the client certificate of @p c (no cache). */
+static enum gy_status peer_verify(struct MHD_Connection *c, char *cn, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    return gy__http_tls_peer_verify(ci ? ci->tls_session : NULL, cn, cap);
+}
+
+enum gy_status gy_http_req_tls_client(struct gy_http_req *req, char *cn, size_t cap)
+{
+    struct conn *k;
+    if (!req->srv || !req->srv->tls_ca || !req->conn)
+        return gy_error_set(GY_NOT_FOUND, "no TLS client CA configured");
+    k = conn_of(req->conn);
+    if (!k) /* not tracked (out of memory at accept): verify every time */
+        return peer_verify(req->conn, cn, cap);
+    if (!k->peer_checked) {
+        k->peer_rc = peer_verify(req->conn, k->peer_cn, sizeof k->peer_cn);
+        if (k->peer_rc != GY_OK)
+            snprintf(k->peer_err, sizeof k->peer_err, "%s", gy_error_msg());
+        k->peer_checked = 1;
+    }
+    if (k->peer_rc != GY_OK)
+        return gy_error_set(k->peer_rc, "%s", k->peer_err);
+    if (strlen(k->peer_cn) >= cap)
+        return gy_error_set(GY_E_PERM, "client certificate's common name is too long");
+    memcpy(cn, k->peer_cn, strlen(k->peer_cn) + 1);
     return GY_OK;
 }
 
@@ -1112,6 +1166,10 @@ enum gy_status gy_http_server_start(struct gy_http_server *srv)
         flags |= MHD_USE_TLS;
         OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert);
         OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key);
+        if (srv->tls_ca)
+            OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, srv->tls_ca);
+    } else if (srv->tls_ca) {
+        return gy_error_set(GY_E_INVALID, "a TLS client CA needs TLS (a server certificate)");
     }
     OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
@@ -1202,6 +1260,7 @@ void gy_http_server_free(struct gy_http_server *srv)
         explicit_bzero(srv->tls_key, strlen(srv->tls_key));
     gy_free(srv->tls_cert);
     gy_free(srv->tls_key);
+    gy_free(srv->tls_ca);
     gy_free(srv->host);
     gy_free(srv->spool_dir);
     pthread_cond_destroy(&srv->reaper_cv);

@@ -717,47 +717,150 @@ static int kind_of(enum gy_type t, enum gy_monitor_kind *k)
     }
 }
 
-/* Reads column @p col of NAME@V into @p acc. */
-static enum gy_status fill(struct gy_db *db, const char *name, int64_t version, const char *col,
+/*
+ * Copies the rows of @p c whose byte in @p mask is set into @p out (arrays new, free with
+ * sel_free). Keeps the column's type.
+ */
+static enum gy_status sel_copy(const struct gy_colvec *c, const uint8_t *mask,
+                               struct gy_colvec *out)
+{
+    size_t k = 0, bytes = 0;
+    memset(out, 0, sizeof(*out));
+    out->type = c->type;
+    for (size_t i = 0; i < c->n; i++)
+        if (mask[i]) {
+            k++;
+            if (c->type == GY_TYPE_STRING && c->valid[i])
+                bytes += c->off[i + 1] - c->off[i];
+        }
+    out->valid = gy_calloc(GY_MAX(k, 1), 1);
+    if (!out->valid)
+        return gy_error_set(GY_E_NOMEM, "out of memory");
+    switch (c->type) {
+    case GY_TYPE_FLOAT64:
+        out->f64 = gy_calloc(GY_MAX(k, 1), sizeof(double));
+        break;
+    case GY_TYPE_BOOL:
+        out->b = gy_calloc(GY_MAX(k, 1), 1);
+        break;
+    case GY_TYPE_STRING:
+        out->off = gy_calloc(k + 1, sizeof(uint32_t));
+        out->data = gy_malloc(GY_MAX(bytes, 1));
+        break;
+    default:
+        out->i64 = gy_calloc(GY_MAX(k, 1), sizeof(int64_t));
+        break;
+    }
+    if (!out->f64 && !out->b && !out->i64 && !(out->off && out->data))
+        return gy_error_set(GY_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < c->n; i++) {
+        size_t j = out->n;
+        if (!mask[i])
+            continue;
+        out->valid[j] = c->valid[i];
+        switch (c->type) {
+        case GY_TYPE_FLOAT64:
+            out->f64[j] = c->f64[i];
+            break;
+        case GY_TYPE_BOOL:
+            out->b[j] = c->b[i];
+            break;
+        case GY_TYPE_STRING: {
+            uint32_t len = c->valid[i] ? c->off[i + 1] - c->off[i] : 0;
+            if (len)
+                memcpy(out->data + out->data_len, c->data + c->off[i], len);
+            out->data_len += len;
+            out->off[j + 1] = (uint32_t)out->data_len;
+            break;
+        }
+        default:
+            out->i64[j] = c->i64[i];
+            break;
+        }
+        out->n++;
+    }
+    return GY_OK;
+}
+
+static void sel_free(struct gy_colvec *c)
+{
+    gy_free(c->valid);
+    gy_free(c->f64);
+    gy_free(c->b);
+    gy_free(c->i64);
+    gy_free(c->off);
+    gy_free(c->data);
+    memset(c, 0, sizeof(*c));
+}
+
+/* One side of a comparison: NAME@VERSION, optionally only the rows whose mask byte is set. */
+struct side {
+    const char *name;
+    int64_t version;
+    const uint8_t *mask; /* one byte per row of the version, or NULL: every row */
+    uint64_t nmask;      /* bytes in mask */
+    uint64_t selected;   /* rows set in mask */
+};
+
+/* Reads column @p col of the side into @p acc. */
+static enum gy_status fill(struct gy_db *db, const struct side *sd, const char *col,
                            struct gy_monitor_acc *acc)
 {
     struct gy_lake_scan *s = NULL;
     const char *cols[1] = {col};
+    uint64_t base = 0;
     enum gy_status rc;
-    if ((rc = gy_lake_scan_open(db, name, version, cols, 1, &s)))
+    if ((rc = gy_lake_scan_open(db, sd->name, sd->version, cols, 1, &s)))
         return rc;
     for (;;) {
         const struct gy_colvec *cv;
+        struct gy_colvec sel;
         size_t nrows;
         if ((rc = gy_lake_scan_next(s, &cv, &nrows)) || nrows == 0)
             break;
-        if ((rc = gy_monitor_acc_add_colvec(acc, &cv[0])))
+        if (!sd->mask) {
+            rc = gy_monitor_acc_add_colvec(acc, &cv[0]);
+        } else if (base + nrows > sd->nmask) {
+            rc = gy_error_set(GY_E_CORRUPT, "more rows than the version holds");
+        } else {
+            rc = sel_copy(&cv[0], sd->mask + base, &sel);
+            if (rc == GY_OK && sel.n)
+                rc = gy_monitor_acc_add_colvec(acc, &sel);
+            sel_free(&sel);
+        }
+        base += nrows;
+        if (rc)
             break;
     }
     gy_lake_scan_free(s);
     if (rc)
-        gy_error_wrap(rc, "%s@%lld, column \"%s\"", name, (long long)version, col);
+        gy_error_wrap(rc, "%s@%lld, column \"%s\"", sd->name, (long long)sd->version, col);
     return rc;
 }
 
-/* Rows and non-null values of column @p col of NAME@V. */
-static enum gy_status count_values(struct gy_db *db, const char *name, int64_t version,
-                                   const char *col, uint64_t *rows, uint64_t *valid)
+/* Rows and non-null values of column @p col of the side. */
+static enum gy_status count_values(struct gy_db *db, const struct side *sd, const char *col,
+                                   uint64_t *rows, uint64_t *valid)
 {
     struct gy_lake_scan *s = NULL;
     const char *cols[1] = {col};
+    uint64_t base = 0;
     enum gy_status rc;
     *rows = *valid = 0;
-    if ((rc = gy_lake_scan_open(db, name, version, cols, 1, &s)))
+    if ((rc = gy_lake_scan_open(db, sd->name, sd->version, cols, 1, &s)))
         return rc;
     for (;;) {
         const struct gy_colvec *cv;
         size_t nrows;
         if ((rc = gy_lake_scan_next(s, &cv, &nrows)) || nrows == 0)
             break;
-        *rows += nrows;
-        for (size_t i = 0; i < nrows; i++)
+        for (size_t i = 0; i < nrows; i++) {
+            if (sd->mask && (base + i >= sd->nmask || !sd->mask[base + i]))
+                continue;
+            *rows += 1;
             *valid += cv[0].valid[i] != 0;
+        }
+        base += nrows;
     }
     gy_lake_scan_free(s);
     return rc;
@@ -788,11 +891,14 @@ static enum gy_status describe(struct gy_db *db, const char *name, int64_t versi
     return GY_OK;
 }
 
-enum gy_status gy_monitor_check_datasets(struct gy_db *db, const char *ref_name,
-                                         int64_t ref_version, const char *cur_name,
-                                         int64_t cur_version, const char *const *features,
-                                         size_t nfeatures, const struct gy_monitor_config *cfg,
-                                         struct gy_monitor_report **out)
+/*
+ * Compares the sides @p rsd and @p csd; @p features as in gy_monitor_check_datasets;
+ * @p cur_label (may be NULL) replaces the current side's "NAME@V" label.
+ */
+static enum gy_status check_sides(struct gy_db *db, const struct side *rsd, const struct side *csd,
+                                  const char *cur_label, const char *const *features,
+                                  size_t nfeatures, const struct gy_monitor_config *cfg,
+                                  struct gy_monitor_report **out)
 {
     struct gy_schema *rs = NULL, *cs = NULL;
     struct gy_monitor_report *r = NULL;
@@ -812,9 +918,20 @@ enum gy_status gy_monitor_check_datasets(struct gy_db *db, const char *ref_name,
     r->cfg.importance = NULL;
     r->cfg.nimportance = 0;
     r->created_us = gy_time_wall_us();
-    if ((rc = describe(db, ref_name, ref_version, &rs, &r->rows_ref, &r->reference)) ||
-        (rc = describe(db, cur_name, cur_version, &cs, &r->rows_cur, &r->current)))
+    if ((rc = describe(db, rsd->name, rsd->version, &rs, &r->rows_ref, &r->reference)) ||
+        (rc = describe(db, csd->name, csd->version, &cs, &r->rows_cur, &r->current)))
         goto fail;
+    if (rsd->mask)
+        r->rows_ref = rsd->selected;
+    if (csd->mask)
+        r->rows_cur = csd->selected;
+    if (cur_label) {
+        gy_free(r->current);
+        if (!(r->current = gy_strdup(cur_label))) {
+            rc = gy_error_set(GY_E_NOMEM, "out of memory");
+            goto fail;
+        }
+    }
     n = features ? nfeatures : rs->ncols;
     for (size_t i = 0; features && i < nfeatures; i++)
         if (gy_schema_find(rs, features[i]) < 0) {
@@ -838,8 +955,8 @@ enum gy_status gy_monitor_check_datasets(struct gy_db *db, const char *ref_name,
         if (okr && ci >= 0 && (!okc || kr != kc)) {
             /* A column without a single value has whatever type inference gave it: compare
              * it as all missing instead of calling the types different. */
-            if ((rc = count_values(db, cur_name, cur_version, name, &crows, &cvalid)) ||
-                (rc = count_values(db, ref_name, ref_version, name, &rrows, &rvalid)))
+            if ((rc = count_values(db, csd, name, &crows, &cvalid)) ||
+                (rc = count_values(db, rsd, name, &rrows, &rvalid)))
                 goto fail;
             if (cvalid == 0) {
                 okc = 1;
@@ -875,7 +992,7 @@ enum gy_status gy_monitor_check_datasets(struct gy_db *db, const char *ref_name,
         if (rvalid == 0)
             rc = gy_monitor_acc_add_missing(ra, rrows);
         else
-            rc = fill(db, ref_name, ref_version, name, ra);
+            rc = fill(db, rsd, name, ra);
         if (rc)
             goto fail;
         /* Frozen reference bins make the window's PSI counts exact even when it is sketched. */
@@ -885,7 +1002,7 @@ enum gy_status gy_monitor_check_datasets(struct gy_db *db, const char *ref_name,
         if (cvalid == 0)
             rc = gy_monitor_acc_add_missing(ca, crows);
         else
-            rc = fill(db, cur_name, cur_version, name, ca);
+            rc = fill(db, csd, name, ca);
         if (rc)
             goto fail;
         if ((rc = gy_monitor_compare(name, ra, ca, cfg, f)))
@@ -908,4 +1025,29 @@ fail:
     gy_schema_free(cs);
     gy_monitor_report_free(r);
     return rc;
+}
+
+enum gy_status gy_monitor_check_datasets(struct gy_db *db, const char *ref_name,
+                                         int64_t ref_version, const char *cur_name,
+                                         int64_t cur_version, const char *const *features,
+                                         size_t nfeatures, const struct gy_monitor_config *cfg,
+                                         struct gy_monitor_report **out)
+{
+    struct side rsd = {ref_name, ref_version, NULL, 0, 0};
+    struct side csd = {cur_name, cur_version, NULL, 0, 0};
+    return check_sides(db, &rsd, &csd, NULL, features, nfeatures, cfg, out);
+}
+
+enum gy_status gy__monitor_check_masked(struct gy_db *db, const char *ref_name, int64_t ref_version,
+                                        const char *cur_name, int64_t cur_version,
+                                        const uint8_t *cur_mask, uint64_t cur_nmask,
+                                        const char *cur_label, const char *const *features,
+                                        size_t nfeatures, const struct gy_monitor_config *cfg,
+                                        struct gy_monitor_report **out)
+{
+    struct side rsd = {ref_name, ref_version, NULL, 0, 0};
+    struct side csd = {cur_name, cur_version, cur_mask, cur_nmask, 0};
+    for (uint64_t i = 0; cur_mask && i < cur_nmask; i++)
+        csd.selected += cur_mask[i] != 0;
+    return check_sides(db, &rsd, &csd, cur_label, features, nfeatures, cfg, out);
 }

@@ -390,4 +390,76 @@ enum gy_status gy_monitor_report_json(const struct gy_monitor_report *r, json_t 
  */
 enum gy_status gy_monitor_report_html(const struct gy_monitor_report *r, struct gy_buf *out);
 
+/* ------------------------------------------------------------------ deployments */
+
+/** Which logged requests of a deployment a report covers. */
+struct gy_monitor_window {
+    int64_t model_version; /* only the rows this model version answered; 0 = the version of the
+                            * latest logged row */
+    uint64_t last_rows;    /* only the last N of those rows; 0 = all */
+};
+
+/**
+ * Served-traffic check: reads the deployment's prediction log (dataset "predlog-DEPLOYMENT",
+ * latest version), keeps the rows of @p win, and compares their logged model inputs with the
+ * training data of the model version that answered them (its lineage dataset@version from the
+ * registry). Only the model's input columns are compared: the log's own columns (request_id,
+ * time, deployment, variant, model_version, latency_us, output_*) are not, nor any training
+ * column that the log lacks (the target, dropped columns). *out new. GY_NOT_FOUND when the
+ * deployment has no log, no row matches, or the model version has no lineage dataset.
+ */
+enum gy_status gy_monitor_check_deployment(struct gy_db *db, const char *deployment,
+                                           const struct gy_monitor_window *win,
+                                           const struct gy_monitor_config *cfg,
+                                           struct gy_monitor_report **out);
+
+/* ------------------------------------------------------------------ report history */
+
+/**
+ * Stores @p report_json (the JSON report text) as the newest report of @p deployment in the
+ * metadata store (table drift_reports). *id (may be NULL) receives its id.
+ */
+enum gy_status gy_monitor_history_add(struct gy_db *db, const char *deployment, int drift,
+                                      const char *report_json, int64_t *id);
+
+/**
+ * The stored reports of @p deployment, newest first, at most @p limit (1..10000): a JSON array
+ * of {"id", "created_us", "drift", "report"} where report is the parsed JSON. *out new.
+ */
+enum gy_status gy_monitor_history_list(struct gy_db *db, const char *deployment, size_t limit,
+                                       json_t **out);
+
+/**
+ * The newest stored report of every deployment: a JSON array of {"deployment", "id",
+ * "created_us", "drift", "report"}. *out new.
+ */
+enum gy_status gy_monitor_history_latest(struct gy_db *db, json_t **out);
+
+/* ------------------------------------------------------------------ alerts */
+
+/**
+ * Minimal HTTP/1.1 POST of @p len bytes of JSON to @p url (http://HOST[:PORT][/PREFIX], no
+ * TLS, no credentials) + @p path over a plain TCP socket, with one deadline of @p timeout_ms
+ * (<= 0: 5 s) for connecting, sending and reading the answer. *status receives the HTTP
+ * status (0 when none). GY_E_INVALID for a bad URL, GY_E_IO for a network failure, a timeout
+ * or a status other than 2xx (the text holds the start of the answer's body).
+ */
+enum gy_status gy_monitor_http_post(const char *url, const char *path, const char *body, size_t len,
+                                    int timeout_ms, int *status);
+
+/** Checks that @p url is an Alertmanager URL gy_monitor_http_post accepts (GY_E_INVALID). */
+enum gy_status gy_monitor_alert_url_check(const char *url);
+
+/**
+ * Brings Alertmanager at @p url in line with report @p r of @p deployment: when the report
+ * drifted and the deployment's alert is not firing, POSTs GyreDataDrift{deployment,
+ * severity="warning"} to /api/v2/alerts (startsAt now, annotations drifted_features and
+ * description); when it did not drift and the alert is firing, POSTs the same labels with
+ * endsAt now (resolved). The state is kept in the store (drift_alerts) and only updated after
+ * Alertmanager accepted the alert, so nothing is sent without a change and a failed send is
+ * retried by the next call. *sent: 1 fired, -1 resolved, 0 nothing sent.
+ */
+enum gy_status gy_monitor_alert_sync(struct gy_db *db, const char *url, const char *deployment,
+                                     const struct gy_monitor_report *r, int *sent);
+
 #endif /* GY_MONITOR_H */

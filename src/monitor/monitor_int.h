@@ -99,4 +99,16 @@ struct gy_monitor_acc {
     uint64_t ntrue, nfalse;
 };
 
+/*
+ * gy_monitor_check_datasets with only the rows of the current side whose byte in @p cur_mask
+ * (@p cur_nmask bytes, one per row of the version) is set; @p cur_label (may be NULL) names
+ * the current side in the report.
+ */
+enum gy_status gy__monitor_check_masked(struct gy_db *db, const char *ref_name, int64_t ref_version,
+                                        const char *cur_name, int64_t cur_version,
+                                        const uint8_t *cur_mask, uint64_t cur_nmask,
+                                        const char *cur_label, const char *const *features,
+                                        size_t nfeatures, const struct gy_monitor_config *cfg,
+                                        struct gy_monitor_report **out);
+
 #endif /* GY_MONITOR_INT_H */
