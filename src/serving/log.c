@@ -246,6 +246,17 @@ static void put_input(struct gy_buf *b, const struct rec *r, uint64_t row, long 
         gy_buf_puts(b, "null");
 }
 
+/* True when @p m is in seen[0..*n); otherwise adds it (while there is room). */
+static int seen_model(const void **seen, size_t *n, size_t cap, const void *m)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (seen[i] == m)
+            return 1;
+    if (*n < cap)
+        seen[(*n)++] = m;
+    return 0;
+}
+
 /* The log schema for the records of one deployment (the union of their inputs). New. */
 static struct gy_schema *schema_for(struct rec *recs)
 {
@@ -256,7 +267,12 @@ static struct gy_schema *schema_for(struct rec *recs)
                                                  GY_TYPE_INT64,  GY_TYPE_FLOAT64};
     size_t n_in = 0, n_out = 0, k = 0;
     struct gy_schema *s;
+    const void *seen[64];
+    size_t nseen = 0;
+    /* Count the inputs of each distinct model once: a flush holds many records per model. */
     for (struct rec *r = recs; r; r = r->next) {
+        if (seen_model(seen, &nseen, GY_ARRAY_LEN(seen), r->route->m))
+            continue;
         n_in += r->route->m->n_in;
         if (r->route->m->n_out > n_out)
             n_out = r->route->m->n_out;
@@ -268,14 +284,17 @@ static struct gy_schema *schema_for(struct rec *recs)
         s->cols[k].name = gy_strdup(fixed[k]);
         s->cols[k].type = ftypes[k];
     }
+    nseen = 0;
     for (struct rec *r = recs; r; r = r->next) {
         const struct gy_features *f = r->route->m->features;
+        if (seen_model(seen, &nseen, GY_ARRAY_LEN(seen), r->route->m))
+            continue;
         for (size_t i = 0; i < r->route->m->n_in; i++) {
             const char *name = gy_features_input_name(f, i);
-            int seen = 0;
-            for (size_t c = 0; c < k && !seen; c++)
-                seen = s->cols[c].name && strcmp(s->cols[c].name, name) == 0;
-            if (seen)
+            int have = 0;
+            for (size_t c = 0; c < k && !have; c++)
+                have = s->cols[c].name && strcmp(s->cols[c].name, name) == 0;
+            if (have)
                 continue;
             s->cols[k].name = gy_strdup(name);
             s->cols[k].type = gy_features_input_type(f, i);

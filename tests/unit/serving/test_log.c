@@ -341,3 +341,24 @@ DB_TEST(feedback_joined_to_the_log)
     cr_assert_eq(json_array_size(json_object_get(m, "versions")), 0);
     json_decref(m);
 }
+
+/* A flush of many records of one model: the log schema is the union of the models' inputs,
+ * counted once per model, not once per record (1500 records x 3 inputs > the column limit). */
+DB_TEST(predlog_large_flush_of_one_model)
+{
+    struct gy_serving *s;
+    struct gy_serving_totals tot;
+    float out[1];
+    sx_register_shift(f->db, "fraud", 0, NULL);
+    deploy_sampled(f->db, "dep", "fraud@1", 1.0);
+    s = serving_log(f, 100000, 100000, 3600000);
+    for (int i = 0; i < 1500; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "r%d", i);
+        infer_id(s, "dep", id, XS, 1, out);
+    }
+    gy_serving_totals(s, &tot);
+    cr_assert_eq(tot.predlog_records, 1500);
+    gy_serving_free(s);
+    cr_assert_eq(ds_rows(f->db, "predlog-dep"), 1500, "every record is written in one flush");
+}
