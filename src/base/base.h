@@ -222,7 +222,9 @@ uint64_t gy_mix64(uint64_t x);
 /**
  * Writes @p len bytes to @p path atomically and durably: a temporary file in the same
  * directory, fsync, rename over @p path, fsync of the directory. Readers see the old file or
- * the new one, never a part. On failure nothing at @p path changes.
+ * the new one, never a part. On failure nothing at @p path changes. An existing path that is
+ * not a regular file (/dev/null, /dev/stdout, a FIFO) is written in place instead, so the
+ * device stays a device; a directory is GY_E_INVALID.
  */
 enum gy_status gy_file_write_atomic(const char *path, const void *data, size_t len);
 /**

@@ -119,8 +119,22 @@ enum gy_status gy_file_write_atomic_ex(const char *path, const void *data, size_
     char tmp[4096], dir[4096];
     const char *slash = strrchr(path, '/');
     enum gy_status rc;
+    struct stat st;
     int fd;
 
+    /* An existing device, FIFO or socket (/dev/null, /dev/stdout, a pipe) is written in
+     * place: renaming a temporary file over it would replace the device with a file. */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode))
+            return gy_error_set(GY_E_INVALID, "%s is a directory", path);
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+            return gy_error_set(errno_status(errno), "%s: %s", path, strerror(errno));
+        rc = gy_fd_write_all(fd, data, len);
+        if (close(fd) != 0 && rc == GY_OK)
+            rc = gy_error_set(errno_status(errno), "close %s: %s", path, strerror(errno));
+        return rc;
+    }
     if (gy_snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lld", path, (long)getpid(),
                     (long long)gy_time_mono_ns()))
         return gy_error_set(GY_E_TOO_LARGE, "path too long: %s", path);

@@ -5,6 +5,7 @@
  * pool and the small string helpers.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -203,6 +204,30 @@ Test(files, atomic_write_read_mkdir)
     gy_buf_free(&b);
     snprintf(path, sizeof path, "%s/nodir/f", dir);
     cr_assert_eq(gy_file_write_atomic(path, "x", 1), GY_NOT_FOUND);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* A FIFO stands for /dev/null and /dev/stdout: written in place, never replaced by a file. */
+Test(files, atomic_write_to_a_fifo_keeps_the_fifo)
+{
+    char dir[] = "/tmp/gyre-base-XXXXXX";
+    char path[256], got[16] = "";
+    struct stat st;
+    int fd;
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/pipe", dir);
+    cr_assert_eq(mkfifo(path, 0600), 0);
+    fd = open(path, O_RDONLY | O_NONBLOCK); /* a reader, so the writer's open succeeds */
+    cr_assert(fd >= 0);
+    cr_assert_eq(gy_file_write_atomic(path, "hello", 5), GY_OK);
+    cr_assert_eq(read(fd, got, sizeof got - 1), 5);
+    cr_assert_str_eq(got, "hello");
+    close(fd);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert(S_ISFIFO(st.st_mode), "the FIFO must not be replaced by a regular file");
+    cr_assert_eq(gy_file_write_atomic(dir, "x", 1), GY_E_INVALID, "a directory is refused");
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
