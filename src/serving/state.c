@@ -617,9 +617,30 @@ static enum gy_status refresh(struct gy_serving *s, struct gy_db *db, struct gy_
     ep->failed_key = NULL;
     ep->backoff_ns = 0;
     ep->retry_at_ns = 0;
-    gy_log(GY_LOG_INFO, "serving: %s %s now answers with %s version %lld%s%s",
-           w.deployment ? "deployment" : "endpoint", ep->name, snap->routes[0].m->name,
-           (long long)snap->routes[0].m->version, snap->n_routes > 1 ? " and more" : "", prev);
+    {
+        /* "fraud@champion = fraud 1 (90%), fraud@challenger = fraud 2 (10%)" */
+        char routes[512];
+        size_t o = 0;
+        routes[0] = '\0';
+        for (size_t i = 0; i < snap->n_routes && o < sizeof routes; i++) {
+            uint64_t w8 = snap->routes[i].cum - (i ? snap->routes[i - 1].cum : 0);
+            int n = snprintf(routes + o, sizeof routes - o, "%s%s = %s %lld", i ? ", " : "",
+                             snap->routes[i].label ? snap->routes[i].label : ep->name,
+                             snap->routes[i].m->name, (long long)snap->routes[i].m->version);
+            if (n < 0)
+                break;
+            o += (size_t)n;
+            if (snap->n_routes > 1 && o < sizeof routes && snap->total_weight > 0) {
+                n = snprintf(routes + o, sizeof routes - o, " (%.3g%%)",
+                             100.0 * (double)w8 / (double)snap->total_weight);
+                if (n < 0)
+                    break;
+                o += (size_t)n;
+            }
+        }
+        gy_log(GY_LOG_INFO, "serving: %s %s now answers with %s%s",
+               w.deployment ? "deployment" : "endpoint", ep->name, routes, prev);
+    }
 out:
     if (ms) {
         for (size_t i = 0; i < w.n; i++)
