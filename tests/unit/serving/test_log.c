@@ -179,7 +179,8 @@ DB_TEST(predlog_flushes_by_count_and_by_time_while_serving)
     s = serving_log(f, 100, 4, 3600000);
     for (int i = 0; i < 8; i++)
         infer_id(s, "bycount", "r", XS + 3 * i, 1, out);
-    while (ds_rows(f->db, "predlog-bycount") < 8 && waited++ < 500)
+    while (ds_rows(f->db, "predlog-bycount") < 8 &&
+           waited++ < 6000) /* up to 60 s: a flush is a lake ingest, slow under ASan */
         usleep(10000);
     cr_assert_eq(ds_rows(f->db, "predlog-bycount"), 8, "flushed while serving");
     gy_serving_free(s);
@@ -189,7 +190,8 @@ DB_TEST(predlog_flushes_by_count_and_by_time_while_serving)
     for (int i = 0; i < 3; i++)
         infer_id(s, "bytime", "r", XS + 3 * i, 1, out);
     waited = 0;
-    while (ds_rows(f->db, "predlog-bytime") < 3 && waited++ < 500)
+    while (ds_rows(f->db, "predlog-bytime") < 3 &&
+           waited++ < 6000) /* up to 60 s: a flush is a lake ingest, slow under ASan */
         usleep(10000);
     cr_assert_eq(ds_rows(f->db, "predlog-bytime"), 3, "flushed by the timer while serving");
     infer_id(s, "bytime", "r", XS, 1, out);
