@@ -24,6 +24,7 @@
 #include "features/features.h"
 #include "lake/lake.h"
 #include "models/models.h"
+#include "../models/fixture.h"
 
 /* ------------------------------------------------------------------ fixtures */
 
@@ -36,28 +37,7 @@ struct fx {
 
 static struct gy_trees *trees_two(void)
 {
-    /*
-     * binary:logistic over 3 features, base_score 0.5:
-     *   tree 0: x0 < 0.5 (missing left) ? 0.25 : (x1 < -1 (missing right) ? -0.5 : 0.75)
-     *   tree 1: x2 < 3 (missing left) ? 0.125 : -0.375
-     */
-    const uint32_t nn[2] = {5, 3};
-    struct gy_trees *t;
-    struct gy_tree_node *a, *b;
-    cr_assert_eq(gy_model_trees_create("binary:logistic", 3, 1, 0.5f, 2, nn, &t), GY_OK, "%s",
-                 gy_error_msg());
-    a = t->trees[0].nodes;
-    b = t->trees[1].nodes;
-    a[0] = (struct gy_tree_node){1, 2, 0, 1, 0.5f};
-    a[1] = (struct gy_tree_node){-1, -1, 0, 0, 0.25f};
-    a[2] = (struct gy_tree_node){3, 4, 1, 0, -1.0f};
-    a[3] = (struct gy_tree_node){-1, -1, 0, 0, -0.5f};
-    a[4] = (struct gy_tree_node){-1, -1, 0, 0, 0.75f};
-    b[0] = (struct gy_tree_node){1, 2, 2, 1, 3.0f};
-    b[1] = (struct gy_tree_node){-1, -1, 0, 0, 0.125f};
-    b[2] = (struct gy_tree_node){-1, -1, 0, 0, -0.375f};
-    cr_assert_eq(gy_model_trees_validate(t), GY_OK, "%s", gy_error_msg());
-    return t;
+    return fx_trees(); /* the models tests' hand-made ensemble (tests/unit/models/fixture.h) */
 }
 
 /* A 3-group ensemble over @p nf features: one stump per group on feature g * 7 % nf. */
