@@ -177,12 +177,18 @@ DB_TEST(predlog_flushes_by_count_and_by_time_while_serving)
     deploy_sampled(f->db, "bytime", "fraud@1", 1.0);
     /* Count trigger: 4 records; the timer (1 h) never fires during the test. */
     s = serving_log(f, 100, 4, 3600000);
-    for (int i = 0; i < 8; i++)
-        infer_id(s, "bycount", "r", XS + 3 * i, 1, out);
-    while (ds_rows(f->db, "predlog-bycount") < 8 &&
-           waited++ < 6000) /* up to 60 s: a flush is a lake ingest, slow under ASan */
-        usleep(10000);
-    cr_assert_eq(ds_rows(f->db, "predlog-bycount"), 8, "flushed while serving");
+    /* Two rounds of exactly 4: the second round starts only once the first has landed, so no
+     * flush can take a record of the next round and leave fewer than 4 waiting for the timer. */
+    for (int round = 1; round <= 2; round++) {
+        for (int i = 0; i < 4; i++)
+            infer_id(s, "bycount", "r", XS + 3 * (4 * (round - 1) + i), 1, out);
+        waited = 0;
+        while (ds_rows(f->db, "predlog-bycount") < (uint64_t)(4 * round) &&
+               waited++ < 6000) /* up to 60 s: a flush is a lake ingest, slow under ASan */
+            usleep(10000);
+        cr_assert_eq(ds_rows(f->db, "predlog-bycount"), (uint64_t)(4 * round), "round %d flushed while serving",
+                     round);
+    }
     gy_serving_free(s);
     cr_assert_eq(ds_rows(f->db, "predlog-bycount"), 8);
     /* Timer trigger: 50 ms; the count (1000) is never reached. */
