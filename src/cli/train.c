@@ -381,6 +381,119 @@ static enum gy_status eval_set(struct job *j, const char *set, const size_t *idx
     return rc;
 }
 
+/*
+ * --baseline REF: the registered model REF (e.g. the champion) evaluated on this training's
+ * validation rows with its own bundle (its fitted preprocessing and estimator), logged as
+ * "baseline_valid_<metric>" next to the candidate's "valid_<metric>", with the tag
+ * gyre.baseline = "MODEL@VERSION". This is how a pipeline gate compares a candidate with the
+ * champion on the same holdout. A baseline that cannot be evaluated on this data (its inputs
+ * are missing, a different number of outputs) is not an error of the training: the reason is
+ * logged as the tag gyre.baseline.error and the gate that needs it fails with that reason.
+ */
+static enum gy_status baseline_eval(struct job *j, const char *run_id, const char *ref, size_t k,
+                                    json_t *metrics_json)
+{
+    struct gy_registry_version_info *vi = NULL;
+    struct gy_model_bundle *bundle = NULL;
+    struct gy_lake_scan *s = NULL;
+    struct gy_matrix all, xv;
+    struct gy_buf b;
+    const struct gy_features *f;
+    const struct gy_trees *trees;
+    const struct gy_linear *lin;
+    float *marg = NULL, *outp = NULL;
+    double *pred = NULL;
+    size_t nout, base = 0, done = 0, ng, n = j->split.n_valid;
+    char tag[GY_REGISTRY_NAME_MAX + 32];
+    enum gy_status rc;
+
+    memset(&all, 0, sizeof all);
+    memset(&xv, 0, sizeof xv);
+    gy_buf_init(&b, (size_t)1 << 31);
+    if ((rc = gy_registry_resolve(j->db, ref, &vi)) != GY_OK)
+        goto out;
+    if (!vi->bundle_hash) {
+        rc = gy_error_set(GY_E_INVALID, "%s version %lld has no gyre bundle", vi->name,
+                          (long long)vi->version);
+        goto out;
+    }
+    snprintf(tag, sizeof tag, "%s@%lld", vi->name, (long long)vi->version);
+    if ((rc = gy_db_object_get(j->db, vi->bundle_hash, &b)) != GY_OK ||
+        (rc = gy_model_bundle_load(b.data, b.len, &bundle)) != GY_OK)
+        goto out;
+    f = gy_model_bundle_features(bundle);
+    trees = gy_model_bundle_trees(bundle);
+    lin = gy_model_bundle_linear(bundle);
+    nout = trees ? gy_model_link_n_outputs(trees->link, trees->n_groups)
+                 : (lin->link == GY_LINK_SOFTMAX ? lin->n_outputs : 1);
+    if (nout != k) {
+        rc = gy_error_set(GY_E_INVALID, "%s gives %zu outputs per row, this model %zu", tag,
+                          nout, k);
+        goto out;
+    }
+    if ((rc = gy_train_matrix_create(j->nkept, gy_features_n_outputs(f), &all)) != GY_OK)
+        goto out;
+    if ((rc = gy_lake_scan_open(j->db, j->dataset, j->version, NULL, 0, &s)) != GY_OK)
+        goto out;
+    for (;;) {
+        const struct gy_colvec *c;
+        size_t rows, got = 0;
+        if ((rc = gy_lake_scan_next(s, &c, &rows)) != GY_OK)
+            goto out;
+        if (rows == 0)
+            break;
+        if ((rc = gy_features_apply_cols(f, j->schema, c, rows, j->keep + base,
+                                         all.x + done * all.cols, &got)) != GY_OK)
+            goto out;
+        base += rows;
+        done += got;
+    }
+    if (done != j->nkept) {
+        rc = gy_error_set(GY_E_INTERNAL, "baseline: %zu rows transformed of %zu", done, j->nkept);
+        goto out;
+    }
+    if ((rc = gy_train_matrix_take(&all, j->split.valid, n, &xv)) != GY_OK)
+        goto out;
+    ng = trees ? GY_MAX((size_t)trees->n_groups, k) : GY_MAX((size_t)lin->n_outputs, k);
+    marg = gy_malloc((n ? n : 1) * ng * sizeof(float));
+    outp = gy_malloc((n ? n : 1) * k * sizeof(float));
+    pred = gy_malloc((n ? n : 1) * k * sizeof(double));
+    if (!marg || !outp || !pred) {
+        rc = GY_E_NOMEM;
+        goto out;
+    }
+    if (trees)
+        gy_model_trees_predict(trees, xv.x, n, marg, outp);
+    else
+        gy_model_linear_predict(lin, xv.x, n, marg, outp);
+    for (size_t i = 0; i < n * k; i++)
+        pred[i] = outp[i];
+    if ((rc = gy_tracking_run_tag_set(j->db, run_id, "gyre.baseline", tag)) != GY_OK)
+        goto out;
+    rc = eval_set(j, "baseline_valid", j->split.valid, n, pred, metrics_json);
+    if (rc == GY_OK && !j->quiet)
+        fprintf(stderr, "  baseline %s evaluated on the same %zu validation rows\n", tag, n);
+out:
+    if (rc != GY_OK && rc != GY_E_NOMEM && rc != GY_E_BUSY) {
+        /* Not comparable: say why on the run, and go on. */
+        char why[512];
+        snprintf(why, sizeof why, "%s: %s", ref, gy_error_msg());
+        if (!j->quiet)
+            fprintf(stderr, "  baseline %s\n", why);
+        rc = gy_tracking_run_tag_set(j->db, run_id, "gyre.baseline.error", why);
+    }
+    gy_lake_scan_free(s);
+    gy_free(marg);
+    gy_free(outp);
+    gy_free(pred);
+    gy_train_matrix_free(&xv);
+    gy_train_matrix_free(&all);
+    gy_model_bundle_free(bundle);
+    gy_buf_free(&b);
+    gy_registry_version_info_free(vi);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ the command */
 
 static enum gy_status log_params(struct job *j, const char *run_id, const char *trainer, int rounds,
@@ -444,6 +557,7 @@ static int usage(void)
         "         [--early-stopping N] [--task binary|multiclass|regression]\n"
         "         [--split random|stratified|time:COL] [--valid F] [--test F] [--seed S]\n"
         "         [--experiment NAME] [--run-name NAME] [--register MODEL] [--alias A]\n"
+        "         [--baseline MODEL[@ALIAS|@V]]\n"
         "         [--json] [--quiet]\n");
     return GY_EXIT_USAGE;
 }
@@ -462,6 +576,7 @@ static int cmd_train(int argc, char **argv)
         {"--alias", NULL, 1, NULL, 0},         {"--json", NULL, 0, NULL, 0},
         {"--quiet", "-q", 0, NULL, 0},         {"--nthread", NULL, 1, NULL, 0},
         {"--run-id", NULL, 1, NULL, 0},        {"--eval-train", NULL, 0, NULL, 0},
+        {"--baseline", NULL, 1, NULL, 0},
     };
     struct job j;
     struct gy_arena *arena = NULL;
@@ -910,6 +1025,9 @@ static int cmd_train(int argc, char **argv)
     if ((rc = eval_set(&j, "train", j.split.train, j.split.n_train, pred_train, metrics_json)) ||
         (rc = eval_set(&j, "valid", j.split.valid, j.split.n_valid, pred_valid, metrics_json)) ||
         (rc = eval_set(&j, "test", j.split.test, j.split.n_test, pred_test, metrics_json)))
+        goto fail;
+    if (gy_cli_get(o, NOPTS(o), "--baseline") &&
+        (rc = baseline_eval(&j, run_id, gy_cli_get(o, NOPTS(o), "--baseline"), k, metrics_json)))
         goto fail;
     if (trees && early) {
         add_point(&j, "best_iteration", xr.best_iteration, 0);

@@ -44,6 +44,17 @@ contains "a logistic model" '"trainer":"logistic"'
 contains "with its preprocessing" '"preprocessing"'
 contains "and the training data's profile" '"profile"'
 
+run "retrain version 1's recipe with version 1 as the baseline" 0 gyre train --dataset tx@1 \
+    --target is_fraud --trainer xgboost --rounds 20 --param max_depth=4 --experiment fraud \
+    --baseline fraud@1 --json --quiet
+printf '%s' "$OUT" | sed -n '/^{/,$p' >"$D/base.json"
+eq "the baseline is scored on the same holdout: identical metrics" "$(py "import json; m=json.load(open('$D/base.json'))['metrics']; print(m['valid_auc'] == m['baseline_valid_auc'] == $auc, m['valid_logloss'] == m['baseline_valid_logloss'])")" "True True"
+run "a baseline that cannot score this task is reported, not fatal" 0 gyre train --dataset tx \
+    --target merchant_category --trainer xgboost --rounds 2 --baseline fraud@1 --json --quiet
+rid=$(printf '%s' "$OUT" | sed -n '/^{/,$p' | py "import json,sys; print(json.load(sys.stdin)['run_id'])")
+run "its run" 0 gyre runs show "$rid" --json
+eq "names why in the tag gyre.baseline.error" "$(printf '%s' "$OUT" | py "import json,sys; t={x['key']:x['value'] for x in json.load(sys.stdin)['data']['tags']}; print('outputs per row' in t.get('gyre.baseline.error', ''))")" True
+
 run "linear regression on amount" 0 gyre train --dataset tx --target amount --trainer linear --quiet
 contains "reports R2" "valid_r2"
 run "multiclass on merchant_category" 0 gyre train --dataset tx --target merchant_category --trainer xgboost --rounds 5 --quiet --json
