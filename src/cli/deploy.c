@@ -4,10 +4,13 @@
  * delete`. A deployment routes an endpoint name to registry references by weight
  * (--route MODEL@REF=WEIGHT, repeatable), mirrors to shadows, optionally routes stickily by a
  * request header and batches dynamically. Every change is a revision; a running server applies
- * it within a second. A short summary for people, --json for scripts.
+ * it within a second. `gyre deploy compare` tests the model versions of a running split
+ * against a control on an online metric from feedback (src/monitor/abtest.c). A short summary
+ * for people, --json for scripts.
  */
 #include "auth/auth.h"
 #include "cli/cli.h"
+#include "monitor/monitor.h"
 #include "serving/serving.h"
 
 #include <errno.h>
@@ -506,6 +509,105 @@ static int cmd_delete(int argc, char **argv)
     return rc ? gy_cli_fail(rc, NULL) : GY_EXIT_OK;
 }
 
+/* ------------------------------------------------------------------ compare */
+
+#define COMPARE_USAGE                                                                              \
+    "deploy compare NAME [--metric accuracy|auc|logloss|rmse|mae|value_mean] "                     \
+    "[--control VERSION] [--since DURATION|TIME] [--alpha A] [--json]"
+
+/* A number as %.4g, or "-" for null. */
+static const char *num_text(const json_t *j, char out[32])
+{
+    if (json_is_number(j))
+        snprintf(out, 32, "%.4g", json_number_value(j));
+    else
+        snprintf(out, 32, "-");
+    return out;
+}
+
+static void print_compare(const json_t *c)
+{
+    const json_t *ctl = json_object_get(c, "control"), *v;
+    double alpha = gy_json_num(c, "alpha", 0.05);
+    char b1[32], b2[32], b3[32], ci[80], level[32];
+    size_t i;
+    snprintf(level, sizeof level, "%g%% CI", 100 * (1 - alpha));
+    printf("deployment  %s\n", gy_json_str(c, "deployment", ""));
+    printf("metric      %s (%s is better; effect on the %s)\n", gy_json_str(c, "metric", ""),
+           json_is_true(json_object_get(c, "higher_is_better")) ? "higher" : "lower",
+           gy_json_str(c, "tested", ""));
+    printf("alpha       %g\n", alpha);
+    printf("%8s  %9s  %10s  %11s  %-25s  %10s  %s\n", "VERSION", "N", "VALUE", "EFFECT", level, "P",
+           "VERDICT");
+    printf("%8lld  %9lld  %10s  %11s  %-25s  %10s  %s\n", (long long)gy_json_int(ctl, "version", 0),
+           (long long)gy_json_int(ctl, "n", 0), num_text(json_object_get(ctl, "value"), b1), "-",
+           "-", "-", "control");
+    json_array_foreach(json_object_get(c, "variants"), i, v)
+    {
+        const json_t *better = json_object_get(v, "better");
+        const json_t *civ = json_object_get(v, "ci");
+        const char *verdict = json_is_true(better)    ? "better (significant)"
+                              : json_is_false(better) ? "worse (significant)"
+                                                      : "no significant difference";
+        snprintf(ci, sizeof ci, "[%.4g, %.4g]", json_number_value(json_array_get(civ, 0)),
+                 json_number_value(json_array_get(civ, 1)));
+        printf("%8lld  %9lld  %10s  %+11.4g  %-25s  %10s  %s\n",
+               (long long)gy_json_int(v, "version", 0), (long long)gy_json_int(v, "n", 0),
+               num_text(json_object_get(v, "value"), b2), gy_json_num(v, "effect", 0), ci,
+               num_text(json_object_get(v, "p_value"), b3), verdict);
+    }
+    if (json_array_size(json_object_get(c, "variants")) == 0)
+        printf("(no other version has feedback for this metric yet)\n");
+}
+
+static int cmd_compare(int argc, char **argv)
+{
+    enum { C_METRIC, C_CONTROL, C_SINCE, C_ALPHA, C_JSON };
+    struct gy_cli_opt o[] = {{"--metric", NULL, 1, NULL, 0},
+                             {"--control", NULL, 1, NULL, 0},
+                             {"--since", NULL, 1, NULL, 0},
+                             {"--alpha", NULL, 1, NULL, 0},
+                             {"--json", NULL, 0, NULL, 0}};
+    char *pos[8];
+    size_t npos;
+    struct gy_db *db = NULL;
+    json_t *c = NULL;
+    int64_t control = 0, since = 0;
+    double alpha = 0.05;
+    enum gy_status rc;
+    int ex;
+    if (argc > 16 || (ex = gy_cli_parse(argc, argv, o, NOPTS(o), pos, &npos)) || npos != 1)
+        return usage(COMPARE_USAGE);
+    if (o[C_CONTROL].value && (gy_parse_int64(o[C_CONTROL].value, &control) || control < 1)) {
+        fprintf(stderr, "gyre: --control must be a model version number (1 or more)\n");
+        return GY_EXIT_USAGE;
+    }
+    if (o[C_SINCE].value && (gy_audit_time_parse(o[C_SINCE].value, &since) || since < 0)) {
+        fprintf(stderr, "gyre: --since must be a duration ago (\"2h\", \"7d\") or a time "
+                        "(\"2025-01-31T12:00:00Z\")\n");
+        return GY_EXIT_USAGE;
+    }
+    if (o[C_ALPHA].value) {
+        char *end = NULL;
+        errno = 0;
+        alpha = strtod(o[C_ALPHA].value, &end);
+        if (errno || !end || *end || end == o[C_ALPHA].value || !(alpha > 0 && alpha < 1)) {
+            fprintf(stderr, "gyre: --alpha must be a number between 0 and 1 (exclusive)\n");
+            return GY_EXIT_USAGE;
+        }
+    }
+    if ((ex = gy_cli_open_db(&db)))
+        return ex;
+    rc = gy_deploy_compare(db, pos[0], o[C_METRIC].value, control, since, alpha, &c);
+    if (rc == GY_OK && o[C_JSON].value)
+        gy_cli_print_json(c);
+    else if (rc == GY_OK)
+        print_compare(c);
+    json_decref(c);
+    gy_db_free(db);
+    return rc ? gy_cli_fail(rc, NULL) : GY_EXIT_OK;
+}
+
 const struct gy_cli_cmd gy_cli_deploy_cmds[] = {
     {"deploy create",
      "NAME --route MODEL[@REF][=WEIGHT]... [--shadow MODEL@REF]... [--sticky-header H] "
@@ -523,5 +625,10 @@ const struct gy_cli_cmd gy_cli_deploy_cmds[] = {
     {"deploy rollback", "NAME [--to REVISION] [--reason TEXT]",
      "make an earlier revision current again (as a new revision)", cmd_rollback},
     {"deploy delete", "NAME", "delete a deployment and its history", cmd_delete},
+    {"deploy compare",
+     "NAME [--metric accuracy|auc|logloss|rmse|mae|value_mean] [--control VERSION] "
+     "[--since DURATION|TIME] [--alpha A] [--json]",
+     "A/B test the versions of a split against a control on an online metric from feedback",
+     cmd_compare},
     {NULL, NULL, NULL, NULL},
 };

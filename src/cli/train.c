@@ -427,8 +427,8 @@ static enum gy_status baseline_eval(struct job *j, const char *run_id, const cha
     nout = trees ? gy_model_link_n_outputs(trees->link, trees->n_groups)
                  : (lin->link == GY_LINK_SOFTMAX ? lin->n_outputs : 1);
     if (nout != k) {
-        rc = gy_error_set(GY_E_INVALID, "%s gives %zu outputs per row, this model %zu", tag,
-                          nout, k);
+        rc = gy_error_set(GY_E_INVALID, "%s gives %zu outputs per row, this model %zu", tag, nout,
+                          k);
         goto out;
     }
     if ((rc = gy_train_matrix_create(j->nkept, gy_features_n_outputs(f), &all)) != GY_OK)

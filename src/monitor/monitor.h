@@ -462,4 +462,103 @@ enum gy_status gy_monitor_alert_url_check(const char *url);
 enum gy_status gy_monitor_alert_sync(struct gy_db *db, const char *url, const char *deployment,
                                      const struct gy_monitor_report *r, int *sent);
 
+/* ------------------------------------------------------------------ A/B comparison */
+
+/**
+ * The result of one two-sample comparison of a control (a) and a treatment (b). Every field is
+ * filled by the gy_ab_* tests below; see docs/monitoring.md "Comparing variants (A/B)".
+ */
+struct gy_ab_test {
+    const char
+        *test;   /* static: "two-proportion z-test", "Welch t-test", "AUC z-test (Hanley-McNeil)" */
+    double a, b; /* the metric of the control (a) and of the treatment (b) */
+    uint64_t n_a, n_b;
+    double effect;       /* b - a */
+    double ci_lo, ci_hi; /* (1 - alpha) two-sided confidence interval of the effect */
+    double statistic;    /* z or t (+-INFINITY when the effect is exact and not 0) */
+    double df;           /* Welch-Satterthwaite degrees of freedom; NAN for z-tests */
+    double p_value;      /* two-sided */
+    int significant;     /* p_value < alpha */
+};
+
+/**
+ * Regularized incomplete beta function I_x(a, b) for a, b > 0 and 0 <= x <= 1, given x and
+ * y = 1 - x separately so that neither loses precision near 1 (Numerical Recipes' continued
+ * fraction with Lentz's method, the prefactor through a Stirling-series log-beta). NaN for
+ * arguments out of range. Thread-safe.
+ */
+double gy_ab_betainc(double a, double b, double x, double y);
+
+/** Student's t survival function Pr(T_df > t) (scipy.stats.t.sf), df > 0. NaN otherwise. */
+double gy_ab_t_sf(double t, double df);
+
+/**
+ * Inverse survival function of Student's t: the t with Pr(T_df > t) = q, 0 < q < 1, df > 0
+ * (scipy.stats.t.isf, to a few ulps; SciPy 1.10's own stdtrit is only good to about 1e-9).
+ */
+double gy_ab_t_isf(double q, double df);
+
+/** Standard normal quantile Phi^-1(p), 0 < p < 1 (Wichura's AS241 PPND16 plus one Newton
+ * step on Cephes' ndtr); -+INFINITY at 0 and 1, NaN outside. */
+double gy_ab_norm_ppf(double p);
+
+/**
+ * Hanley-McNeil (1982) standard error of an AUC estimated from @p pos positives and @p neg
+ * negatives: sqrt((A(1-A) + (pos-1)(Q1-A^2) + (neg-1)(Q2-A^2)) / (pos neg)), Q1 = A/(2-A),
+ * Q2 = 2A^2/(1+A). NaN when pos or neg is 0 or A is not in [0, 1].
+ */
+double gy_ab_hanley_mcneil_se(double auc, uint64_t pos, uint64_t neg);
+
+/**
+ * Two-proportion z-test of x_b/n_b against x_a/n_a: the statistic and p-value use the pooled
+ * proportion (the test of H0: equal rates), the confidence interval of the difference is the
+ * unpooled Wald interval effect -+ z_{1-alpha/2} sqrt(pa(1-pa)/n_a + pb(1-pb)/n_b). When every
+ * trial of both groups has the same outcome the statistic is 0 and the p-value 1.
+ * GY_E_INVALID when n_a or n_b is 0, x > n, or alpha is not in (0, 1). Thread-safe.
+ */
+enum gy_status gy_ab_two_proportion(uint64_t x_a, uint64_t n_a, uint64_t x_b, uint64_t n_b,
+                                    double alpha, struct gy_ab_test *out);
+
+/**
+ * Welch's unequal-variances t-test of mean_b against mean_a from summary statistics: sample
+ * variances (ddof = 1), t = (b - a) / sqrt(var_a/n_a + var_b/n_b), Welch-Satterthwaite df, a
+ * two-sided p-value from Student's t with that df (scipy.stats.ttest_ind(b, a,
+ * equal_var=False)), and the interval effect -+ t_{1-alpha/2, df} se. When both variances are
+ * 0 the effect is exact: p = 1 (statistic 0) when the means are equal, p = 0 (statistic
+ * +-INFINITY) when they differ, df NaN and a zero-width interval. GY_E_INVALID when n_a or n_b
+ * is below 2, a mean or variance is not finite, a variance is negative, or alpha is not in
+ * (0, 1). Thread-safe.
+ */
+enum gy_status gy_ab_welch(double mean_a, double var_a, uint64_t n_a, double mean_b, double var_b,
+                           uint64_t n_b, double alpha, struct gy_ab_test *out);
+
+/**
+ * z-test of two independent AUCs: z = (auc_b - auc_a) / sqrt(se_a^2 + se_b^2) with the
+ * Hanley-McNeil standard errors, interval effect -+ z_{1-alpha/2} sqrt(se_a^2 + se_b^2); n_a and
+ * n_b are pos + neg. A zero combined standard error is treated as Welch treats zero variances.
+ * GY_E_INVALID when a class count is 0, an AUC is not in [0, 1], or alpha is not in (0, 1).
+ */
+enum gy_status gy_ab_auc(double auc_a, uint64_t pos_a, uint64_t neg_a, double auc_b, uint64_t pos_b,
+                         uint64_t neg_b, double alpha, struct gy_ab_test *out);
+
+/**
+ * Compares the model versions of deployment @p deployment on online metric @p metric
+ * ("accuracy", "auc", "logloss", "rmse", "mae" or "value_mean"; NULL: "accuracy") from its
+ * feedback reported at or after @p since_us (0: all), as gy_feedback_metrics computes it.
+ * The control is @p control_version, or (0) the version the deployment's first route resolves
+ * to now; every other version with feedback for the metric is a variant tested against it:
+ * accuracy by the two-proportion z-test on correct/labeled, auc by gy_ab_auc, value_mean by
+ * Welch on the values, and rmse/mae/logloss by Welch on the per-row squared error, absolute
+ * error and log loss (for rmse the effect and interval are on the mean squared error).
+ * *out new: {"deployment", "metric", "tested", "alpha", "since_us", "higher_is_better",
+ * "control": {"version", "n", "value"}, "variants": [{"version", "n", "value", "test",
+ * "effect", "ci": [lo, hi], "statistic", "df", "p_value", "significant", "better"}]}
+ * (see docs/monitoring.md). GY_NOT_FOUND for an unknown deployment; GY_E_INVALID for an
+ * unknown metric, a bad alpha, or a control or variant without enough data for the test
+ * (the text names the version and what is missing).
+ */
+enum gy_status gy_deploy_compare(struct gy_db *db, const char *deployment, const char *metric,
+                                 int64_t control_version, int64_t since_us, double alpha,
+                                 json_t **out);
+
 #endif /* GY_MONITOR_H */

@@ -11,6 +11,10 @@
  *     every output_0 is a probability in [0, 1] (a binary classifier), also accuracy (output_0
  *     >= 0.5 predicts 1), auc (when both classes occur) and logloss (eps = float32 epsilon);
  *   - rows with a value: value_sum and value_mean.
+ * With them, the sufficient statistics of the A/B tests (gy_deploy_compare in src/monitor):
+ * the per-row mean and sample variance (ddof 1) of the squared error (mse, se_var), absolute
+ * error (mae, ae_var), log loss (logloss, logloss_var) and value (value_mean, value_var); the
+ * count of correct labels; the class counts and the Hanley-McNeil standard error of the AUC.
  * The last result per deployment is kept in memory for the /metrics gauges.
  */
 #include "serving/serving_int.h"
@@ -128,8 +132,9 @@ struct ver {
     int64_t version;
     size_t n, cap; /* labeled rows */
     double *y, *p;
-    size_t n_value;
+    size_t n_value, cap_value;
     double value_sum;
+    double *values;
 };
 
 static struct ver *ver_get(struct ver **vs, size_t *n, int64_t version)
@@ -165,6 +170,77 @@ static int ver_push(struct ver *v, double y, double p)
     return 0;
 }
 
+static int ver_push_value(struct ver *v, double x)
+{
+    if (v->n_value == v->cap_value) {
+        size_t cap = v->cap_value ? v->cap_value * 2 : 256;
+        double *nv = gy_realloc(v->values, cap * sizeof *nv);
+        if (!nv)
+            return -1;
+        v->values = nv;
+        v->cap_value = cap;
+    }
+    v->values[v->n_value++] = x;
+    v->value_sum += x;
+    return 0;
+}
+
+/*
+ * Sets @p mean_key (unless NULL) and @p var_key to the mean and the sample
+ * variance (ddof 1, two passes) of the @p n values x(i); the variance only when n >= 2.
+ */
+static void set_mean_var(json_t *j, const char *mean_key, const char *var_key, size_t n,
+                         double (*x)(const struct ver *, size_t), const struct ver *v)
+{
+    double sum = 0, mean, ss = 0;
+    if (!n)
+        return;
+    for (size_t i = 0; i < n; i++)
+        sum += x(v, i);
+    mean = sum / (double)n;
+    if (mean_key)
+        gy_json_set(j, mean_key, json_real(mean));
+    if (n < 2)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        double d = x(v, i) - mean;
+        ss += d * d;
+    }
+    gy_json_set(j, var_key, json_real(ss / (double)(n - 1)));
+}
+
+static double row_se(const struct ver *v, size_t i)
+{
+    double d = v->p[i] - v->y[i];
+    return d * d;
+}
+
+static double row_ae(const struct ver *v, size_t i)
+{
+    return fabs(v->p[i] - v->y[i]);
+}
+
+/* Per-row binary log loss exactly as gy_metric_logloss computes it (eps = FLT_EPSILON). */
+static double row_logloss(const struct ver *v, size_t i)
+{
+    double p = fmin(fmax(v->p[i], FLT_EPSILON), 1 - FLT_EPSILON), q = 1 - p, s = q + p;
+    return -log((v->y[i] == 1 ? p : q) / s);
+}
+
+static double row_value(const struct ver *v, size_t i)
+{
+    return v->values[i];
+}
+
+/* Hanley-McNeil (1982) standard error of an AUC (as gy_ab_hanley_mcneil_se in src/monitor). */
+static double hanley_mcneil_se(double auc, size_t pos, size_t neg)
+{
+    double q1 = auc / (2 - auc), q2 = 2 * auc * auc / (1 + auc), a2 = auc * auc;
+    double var = (auc * (1 - auc) + ((double)pos - 1) * (q1 - a2) + ((double)neg - 1) * (q2 - a2)) /
+                 ((double)pos * (double)neg);
+    return sqrt(var > 0 ? var : 0);
+}
+
 /* The metrics of one version as JSON (new), or NULL when out of memory. */
 static json_t *ver_metrics(const struct ver *v)
 {
@@ -184,20 +260,32 @@ static json_t *ver_metrics(const struct ver *v)
     if (v->n) {
         gy_json_set(j, "rmse", json_real(sqrt(se / (double)v->n)));
         gy_json_set(j, "mae", json_real(ae / (double)v->n));
+        set_mean_var(j, "mse", "se_var", v->n, row_se, v);
+        set_mean_var(j, NULL, "ae_var", v->n, row_ae, v);
     }
     if (binary) {
         int32_t *y = gy_malloc(v->n * sizeof *y), *pred = gy_malloc(v->n * sizeof *pred);
         if (y && pred) {
+            size_t correct = 0, pos = 0;
             for (size_t i = 0; i < v->n; i++) {
                 y[i] = (int32_t)v->y[i];
                 pred[i] = v->p[i] >= 0.5;
+                correct += pred[i] == y[i];
+                pos += y[i] == 1;
             }
+            gy_json_set(j, "correct", json_integer((json_int_t)correct));
+            gy_json_set(j, "positives", json_integer((json_int_t)pos));
+            gy_json_set(j, "negatives", json_integer((json_int_t)(v->n - pos)));
             if (gy_metric_accuracy(y, pred, NULL, v->n, &m) == GY_OK)
                 gy_json_set(j, "accuracy", json_real(m));
-            if (gy_metric_auc(y, v->p, NULL, v->n, &m) == GY_OK)
+            if (gy_metric_auc(y, v->p, NULL, v->n, &m) == GY_OK) {
                 gy_json_set(j, "auc", json_real(m));
-            if (gy_metric_logloss(y, v->p, NULL, v->n, 2, FLT_EPSILON, &m) == GY_OK)
+                gy_json_set(j, "auc_se", json_real(hanley_mcneil_se(m, pos, v->n - pos)));
+            }
+            if (gy_metric_logloss(y, v->p, NULL, v->n, 2, FLT_EPSILON, &m) == GY_OK) {
                 gy_json_set(j, "logloss", json_real(m));
+                set_mean_var(j, NULL, "logloss_var", v->n, row_logloss, v);
+            }
         }
         gy_free(y);
         gy_free(pred);
@@ -205,6 +293,7 @@ static json_t *ver_metrics(const struct ver *v)
     if (v->n_value) {
         gy_json_set(j, "value_sum", json_real(v->value_sum));
         gy_json_set(j, "value_mean", json_real(v->value_sum / (double)v->n_value));
+        set_mean_var(j, NULL, "value_var", v->n_value, row_value, v);
     }
     return j;
 }
@@ -345,9 +434,9 @@ enum gy_status gy_feedback_metrics(struct gy_db *db, const char *deployment, int
                 rc = gy_error_set(GY_E_NOMEM, "out of memory");
                 goto out;
             }
-            if (f->has_value) {
-                v->n_value++;
-                v->value_sum += f->value;
+            if (f->has_value && ver_push_value(v, f->value)) {
+                rc = gy_error_set(GY_E_NOMEM, "out of memory");
+                goto out;
             }
         }
     }
@@ -378,6 +467,7 @@ out:
     for (size_t i = 0; i < nv; i++) {
         gy_free(vs[i].y);
         gy_free(vs[i].p);
+        gy_free(vs[i].values);
     }
     gy_free(vs);
     gy_lake_scan_free(sc);

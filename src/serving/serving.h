@@ -373,7 +373,11 @@ enum gy_status gy_feedback_put(struct gy_db *db, const char *deployment, const j
  * *out new: {"deployment", "since_us", "feedback", "matched", "unmatched", "logged",
  * "versions": [{"version", "labeled", "valued", "rmse", "mae", "accuracy", "auc", "logloss",
  * "value_sum", "value_mean"}]} (a metric is absent when it does not apply; see
- * docs/monitoring.md). A result over all feedback (since_us 0) also updates the gauges.
+ * docs/monitoring.md). Each version also holds the sufficient statistics of the A/B tests:
+ * "mse", "se_var", "ae_var", "logloss_var", "value_var" (sample variances, ddof 1, of the
+ * per-row squared error, absolute error, log loss and value; present from 2 rows), and for a
+ * binary classifier "correct", "positives", "negatives" and "auc_se" (Hanley-McNeil).
+ * A result over all feedback (since_us 0) also updates the gauges.
  */
 enum gy_status gy_feedback_metrics(struct gy_db *db, const char *deployment, int64_t since_us,
                                    json_t **out);

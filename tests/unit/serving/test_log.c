@@ -186,8 +186,8 @@ DB_TEST(predlog_flushes_by_count_and_by_time_while_serving)
         while (ds_rows(f->db, "predlog-bycount") < (uint64_t)(4 * round) &&
                waited++ < 6000) /* up to 60 s: a flush is a lake ingest, slow under ASan */
             usleep(10000);
-        cr_assert_eq(ds_rows(f->db, "predlog-bycount"), (uint64_t)(4 * round), "round %d flushed while serving",
-                     round);
+        cr_assert_eq(ds_rows(f->db, "predlog-bycount"), (uint64_t)(4 * round),
+                     "round %d flushed while serving", round);
     }
     gy_serving_free(s);
     cr_assert_eq(ds_rows(f->db, "predlog-bycount"), 8);
