@@ -142,4 +142,8 @@ extern const size_t gy_api_metrics_routes_len;
 extern const struct gy_http_route gy_api_feedback_routes[];
 extern const size_t gy_api_feedback_routes_len;
 
+/** pipelines.c: /api/v1/pipelines (apply, read, trigger, runs). See docs/pipelines.md. */
+extern const struct gy_http_route gy_api_pipelines_routes[];
+extern const size_t gy_api_pipelines_routes_len;
+
 #endif /* GY_API_H */

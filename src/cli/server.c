@@ -22,6 +22,7 @@
 #include "api/api.h"
 #include "auth/auth.h"
 #include "cli/cli.h"
+#include "pipeline/pipeline.h"
 #include "http/http.h"
 #include "serving/serving.h"
 
@@ -457,6 +458,8 @@ static int cmd_server(int argc, char **argv)
         {"--tls-client-ca", NULL, 1, NULL, 0},
         {"--tls-client-role", NULL, 1, NULL, 0},
         {"--tls-client-required", NULL, 0, NULL, 0},
+        {"--no-pipelines", NULL, 0, NULL, 0},
+        {"--pipeline-tick-ms", NULL, 1, NULL, 0},
     };
     char *pos[64];
     size_t npos;
@@ -467,6 +470,8 @@ static int cmd_server(int argc, char **argv)
     struct gy_api *api = NULL;
     struct gy_http_server *srv = NULL;
     struct auth_state *auth = NULL;
+    struct gy_pipeline_service *pipelines = NULL;
+    unsigned pipeline_tick_ms = 1000;
     struct gy_buf cert = {0}, key = {0}, ca = {0};
     const char *v, *ready, *host, *cert_path, *key_path, *ca_path, *ca_role;
     enum gy_auth_role cert_role = GY_AUTH_ROLE_NONE;
@@ -531,6 +536,14 @@ static int cmd_server(int argc, char **argv)
             return GY_EXIT_USAGE;
         }
         scfg.poll_ms = (unsigned)n;
+    }
+    if ((v = gy_cli_get(o, NOPTS(o), "--pipeline-tick-ms"))) {
+        if (parse_uint(v, 10, 3600000, &n)) {
+            fprintf(stderr,
+                    "gyre: --pipeline-tick-ms must be 10 to 3600000 milliseconds, not \"%s\"\n", v);
+            return GY_EXIT_USAGE;
+        }
+        pipeline_tick_ms = (unsigned)n;
     }
     scfg.allow_inf = gy_cli_get(o, NOPTS(o), "--allow-inf") != NULL;
     if ((v = gy_cli_get(o, NOPTS(o), "--max-elements"))) {
@@ -675,6 +688,16 @@ static int cmd_server(int argc, char **argv)
         ex = gy_cli_fail(rc, "cannot start model serving");
         goto out;
     }
+    if (!gy_cli_get(o, NOPTS(o), "--no-pipelines")) {
+        /* The pipeline controller: triggers, training children, canaries judged on this
+         * server's own per-variant counters. */
+        struct gy_pipeline_ctl_opts po = {NULL, serving, 1, NULL, "controller"};
+        if ((rc = gy_pipeline_service_start(acfg.home, acfg.db_url, &po, pipeline_tick_ms,
+                                            &pipelines))) {
+            ex = gy_cli_fail(rc, "cannot start the pipeline controller");
+            goto out;
+        }
+    }
     if ((rc = gy_http_server_start(srv))) {
         ex = gy_cli_fail(rc, cert_path ? "cannot start (check that --tls-key matches --tls-cert)"
                                        : NULL);
@@ -703,6 +726,7 @@ static int cmd_server(int argc, char **argv)
     if (gy_http_server_shutdown(srv, SHUTDOWN_GRACE_MS) == GY_OK)
         gy_log(GY_LOG_INFO, "server stopped");
 out:
+    gy_pipeline_service_stop(pipelines);
     gy_http_server_free(srv);
     auth_state_free(auth);
     gy_serving_free(serving);
@@ -723,7 +747,8 @@ const struct gy_cli_cmd gy_cli_server_cmds[] = {
      "[--timeout S] [--ready-file F] [--max-connections N] [--quiet-access-log] "
      "[--insecure-no-auth] [--poll-ms MS] [--allow-inf] [--max-elements N] "
      "[--not-ready-status 503|400] [--auth] [--tls-cert FILE --tls-key FILE] "
-     "[--tls-client-ca FILE --tls-client-role ROLE [--tls-client-required]]",
+     "[--tls-client-ca FILE --tls-client-role ROLE [--tls-client-required]] "
+     "[--no-pipelines] [--pipeline-tick-ms MS]",
      "run the HTTP API server (native, MLflow-compatible, V2 inference, /metrics) until "
      "SIGTERM",
      cmd_server},

@@ -767,6 +767,16 @@ static int cmd_train(int argc, char **argv)
         gy_arena_free(arena);
         return ex;
     }
+    if (gy_cli_get(o, NOPTS(o), "--run-id")) {
+        /* Who trains this run, before anything slow: a controller that restarts while this
+         * process loads the data finds it alive here and waits instead of training again. */
+        char who[300], host[256] = "";
+        gethostname(host, sizeof host - 1);
+        snprintf(who, sizeof who, "%s:%ld", host, (long)getpid());
+        if ((rc = gy_tracking_run_tag_set(j.db, gy_cli_get(o, NOPTS(o), "--run-id"), "gyre.trainer",
+                                          who)) != GY_OK)
+            goto fail;
+    }
 
     /* The dataset version, pinned: "latest" becomes a number recorded everywhere. */
     if ((rc = gy_lake_version_get(j.db, j.dataset, j.version, &j.manifest)) != GY_OK)

@@ -128,6 +128,8 @@ v2.model|GET|/v2/models/num||ok ok ok ok 403 401
 v2.infer|POST|/v2/models/num/infer|$INFER|ok ok ok 403 ok 401
 metrics|GET|/metrics||ok ok ok ok 403 401
 health|GET|/api/v1/health||ok ok ok ok ok ok
+pipelines.list|GET|/api/v1/pipelines||ok ok ok ok 403 401
+pipelines.trigger|POST|/api/v1/pipelines/nope/runs||404 404 404 403 403 401
 deployments.compare|GET|/api/v1/deployments/nope/compare||404 404 404 404 403 401
 EOF
 ROLES="admin maintainer data-scientist viewer predictor none"
