@@ -126,20 +126,28 @@ asan: deps
 	scripts/run-tests --unit-only build/asan
 
 FUZZ_SECONDS ?= 20
+FUZZ_JOBS ?= 2
 FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BINS := $(FUZZ_TARGETS:%=build/fuzz/bin/%)
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+# libgyre.a again with clang, coverage and ASan+UBSan (build/fuzz), then one libFuzzer binary
+# per tests/fuzz/fuzz_*.c in build/fuzz/bin (relinked when its source or the library changes).
 fuzz-build: deps
-	$(MAKE) BUILD=build/fuzz CC=clang CFLAGS=-Wno-unknown-warning-option OPT="-O1 -g -fno-omit-frame-pointer" \
-	    SAN="-fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libgyre.a
-	@mkdir -p build/fuzz/bin
-	@for t in $(FUZZ_TARGETS); do \
-	    clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Isrc -Iinclude \
-	        $(PKG_CFLAGS) tests/fuzz/$$t.c build/fuzz/libgyre.a $(LDLIBS_ALL) -o build/fuzz/bin/$$t \
-	        || exit 1; \
-	done
+	$(MAKE) BUILD=build/fuzz CC=clang CFLAGS=-Wno-unknown-warning-option \
+	    OPT="-O1 -g -fno-omit-frame-pointer" SAN="$(FUZZ_SAN)" build/fuzz/libgyre.a
+	$(MAKE) $(FUZZ_BINS)
 
-# Replays each target's corpus, then fuzzes it for FUZZ_SECONDS.
+build/fuzz/bin/%: tests/fuzz/%.c build/fuzz/libgyre.a
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@clang -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -Wall -Wextra -Werror -Wno-unused-parameter -Isrc -Iinclude $(PKG_CFLAGS) \
+	    $< build/fuzz/libgyre.a $(LDLIBS_ALL) -o $@
+
+# Replays each target's corpus, then fuzzes it for FUZZ_SECONDS, FUZZ_JOBS targets at a time.
 fuzz: fuzz-build
-	scripts/fuzz-run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	scripts/fuzz-run -j $(FUZZ_JOBS) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libgyre.a

@@ -143,6 +143,8 @@ void gy_api_mlflow_error_writer(struct gy_http_req *req, struct gy_http_resp *re
     GY_UNUSED(ctx);
     if (!gy_http_req_route(req) && (http_status == 404 || http_status == 405))
         ec = "ENDPOINT_NOT_FOUND"; /* no route for this path, or not with this method */
+    else if (http_status == 401)
+        ec = "UNAUTHENTICATED"; /* no valid credentials (403 stays PERMISSION_DENIED) */
     else if (http_status == 503)
         ec = "TEMPORARILY_UNAVAILABLE";
     else if (http_status >= 500)

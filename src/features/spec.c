@@ -140,9 +140,11 @@ static enum gy_status spec_merge(struct gy_feature_spec *dst, struct gy_feature_
     return GY_OK;
 }
 
+/* Column names are UTF-8 (the lake refuses anything else, and to_json could not write it). */
 static int name_ok(const char *s, size_t n)
 {
-    return n > 0 && n <= GY_LAKE_MAX_NAME && memchr(s, '\0', n) == NULL;
+    return n > 0 && n <= GY_LAKE_MAX_NAME && memchr(s, '\0', n) == NULL &&
+           gy__features_utf8_valid(s, n);
 }
 
 /* Checks the combination of stated fields of a rule that do not depend on the column type. */

@@ -114,8 +114,10 @@ struct gy_http_config {
                                    disconnected. 0: no timeouts */
     unsigned max_connections; /**< default 1024 */
     unsigned max_per_ip;      /**< connections per client address; default 0 = no limit */
-    size_t max_url;           /**< request-target bytes (path + query), default 8 KiB: 414 */
-    unsigned max_headers;     /**< header fields per request, default 100: 431 */
+    size_t max_url;           /**< request-target bytes (path + query), default 8 KiB: 414
+                                   (and a path over 2 KiB: 414) */
+    unsigned max_headers;     /**< header fields per request, default 64: 431 (and one
+                                   field's value over 8 KiB: 431) */
     size_t conn_memory;       /**< per-connection buffer for the request line and headers,
                                    default 16 KiB; headers larger than this get a 431 from
                                    libmicrohttpd itself */

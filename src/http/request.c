@@ -382,11 +382,13 @@ static void utf8_sanitize(const char *msg, char *out, size_t cap)
 enum gy_status gy__http_resp_default_error(struct gy_http_resp *resp, int http_status,
                                            const char *msg)
 {
-    char clean[2048];
+    /* At most ~800 bytes of text, so that an error body stays under 1 KiB (R11). */
+    char clean[800];
     enum gy_status rc;
     utf8_sanitize(msg && *msg ? msg : gy_http_reason(http_status), clean, sizeof clean);
     rc = gy_http_resp_json(resp, http_status, json_pack("{s:s}", "error", clean));
-    if (rc == GY_OK && http_status == 503)
+    /* One Retry-After, also when the caller set its own before the body. */
+    if (rc == GY_OK && http_status == 503 && !gy__http_kv_find(&resp->headers, "Retry-After", 1))
         rc = gy_http_resp_header(resp, "Retry-After", "1");
     return rc;
 }

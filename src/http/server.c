@@ -49,6 +49,10 @@
  * MinRate: a large upload on a slow link passes, a client trickling a byte at a time does not.
  */
 #define MIN_BODY_RATE 1024
+/* One header field's value at most (431 beyond), as nginx's large_client_header_buffers. */
+#define MAX_HEADER_VALUE ((size_t)8 * 1024)
+/* The path part of the request target at most (414 beyond); the whole target has cfg.max_url. */
+#define MAX_PATH ((size_t)2 * 1024)
 
 struct error_writer {
     char *prefix;
@@ -66,6 +70,9 @@ struct conn {
     atomic_int waiting;    /* 1 while the connection has no complete request headers */
     atomic_llong since_ns; /* when that wait began: accept, or the end of the last response */
     atomic_int cut;        /* the reaper shut it down */
+    atomic_llong body_ns;  /* while a request body is being read: when its headers were
+                              complete; 0 otherwise */
+    atomic_llong body_len; /* bytes of that body received so far */
     char remote[64];       /* "ip:port" */
     /* the TLS client certificate, checked by the first request that asks (only that
      * connection's requests touch these, one at a time) */
@@ -135,7 +142,7 @@ void gy_http_config_init(struct gy_http_config *cfg)
     cfg->max_connections = 1024;
     cfg->max_per_ip = 0;
     cfg->max_url = 8192;
-    cfg->max_headers = 100;
+    cfg->max_headers = 64;
     cfg->conn_memory = 16 * 1024;
     cfg->access_log = GY_HTTP_LOG_TEXT;
     cfg->spool_dir = NULL;
@@ -514,10 +521,12 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
 
 /*
  * The reaper: a connection that has waited longer than cfg.timeout_s for complete request
- * headers (trickled or not sent at all) is shut down. libmicrohttpd then sees the socket
- * fail and closes the connection on its own thread; requests on other connections go on.
- * libmicrohttpd's own timeout is an idle timeout, which a client sending a byte now and
- * then never reaches.
+ * headers (trickled or not sent at all) is shut down, and so is one whose request body, after
+ * that time, has averaged less than MIN_BODY_RATE (a slow POST: checked here as well as when
+ * a piece arrives, because a client that stops sending makes no piece arrive). libmicrohttpd then
+ * sees the socket fail and closes the connection on its own thread; requests on other connections
+ * go on. libmicrohttpd's own timeout is an idle timeout, which a client sending a byte now and then
+ * never reaches.
  */
 static void *reaper_main(void *p)
 {
@@ -529,12 +538,21 @@ static void *reaper_main(void *p)
         int64_t now = gy_time_mono_ns(), wake = now + period;
         struct timespec ts = {(time_t)(wake / 1000000000), (long)(wake % 1000000000)};
         for (struct conn *k = srv->conns; k; k = k->next) {
-            if (k->fd < 0 || !atomic_load(&k->waiting) || atomic_load(&k->cut) ||
-                now - atomic_load(&k->since_ns) <= limit)
+            int64_t body_ns = atomic_load(&k->body_ns), el = now - body_ns;
+            if (k->fd < 0 || atomic_load(&k->cut))
                 continue;
+            if (atomic_load(&k->waiting) && now - atomic_load(&k->since_ns) > limit) {
+                gy_log(GY_LOG_DEBUG, "closing connection %s: no complete request within %u s",
+                       k->remote, srv->cfg.timeout_s);
+            } else if (body_ns && el > limit &&
+                       (double)el / 1e9 > (double)srv->cfg.timeout_s +
+                                              (double)atomic_load(&k->body_len) / MIN_BODY_RATE) {
+                gy_log(GY_LOG_DEBUG, "closing connection %s: request body slower than %d bytes/s",
+                       k->remote, MIN_BODY_RATE);
+            } else {
+                continue;
+            }
             atomic_store(&k->cut, 1);
-            gy_log(GY_LOG_DEBUG, "closing connection %s: no complete request within %u s",
-                   k->remote, srv->cfg.timeout_s);
             shutdown(k->fd, SHUT_RDWR);
         }
         pthread_cond_timedwait(&srv->reaper_cv, &srv->conn_mu, &ts);
@@ -621,8 +639,22 @@ static enum gy_status spool_open(struct gy_http_req *req)
     return GY_OK;
 }
 
+/*
+ * True when a header value has a control character other than HTAB, or a NUL inside its
+ * @p n bytes (libmicrohttpd keeps bare CRs and cuts at a NUL; RFC 9110 5.5 allows neither).
+ */
+static int header_value_bad(const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return 1;
+    }
+    return 0;
+}
+
 static enum MHD_Result header_it(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
+                                 size_t key_size, const char *value, size_t value_size)
 {
     struct gy_http_req *req = cls;
     char *k, *v;
@@ -630,6 +662,22 @@ static enum MHD_Result header_it(void *cls, enum MHD_ValueKind kind, const char 
     if (req->headers.n >= req->srv->cfg.max_headers) {
         set_err(req, 431, GY_E_TOO_LARGE, "too many header fields (the limit is %u)",
                 req->srv->cfg.max_headers);
+        return MHD_NO;
+    }
+    if (!key || key_size != strlen(key) || !gy__http_token_ok(key)) {
+        set_err(req, 400, GY_E_INVALID,
+                "malformed header field name (not an RFC 9110 token; no spaces before ':')");
+        return MHD_NO;
+    }
+    if (value_size > MAX_HEADER_VALUE) {
+        set_err(req, 431, GY_E_TOO_LARGE,
+                "header field %.64s is %zu bytes long; the limit is %zu bytes", key, value_size,
+                MAX_HEADER_VALUE);
+        return MHD_NO;
+    }
+    if (value && (value_size != strlen(value) || header_value_bad(value, value_size))) {
+        set_err(req, 400, GY_E_INVALID, "header field %.64s has a control character in its value",
+                key);
         return MHD_NO;
     }
     /* Copied: a deferred request may outlive its connection's buffers (see defer_cancel_all). */
@@ -642,12 +690,68 @@ static enum MHD_Result header_it(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_YES;
 }
 
+/* Counts the header fields named @p name (case-insensitive); *first: the first value. */
+static size_t header_count(const struct gy_http_req *req, const char *name, const char **first)
+{
+    size_t n = 0;
+    *first = NULL;
+    for (size_t i = 0; i < req->headers.n; i++) {
+        if (strcasecmp(req->headers.v[i].key, name) == 0) {
+            if (!n)
+                *first = req->headers.v[i].val;
+            n++;
+        }
+    }
+    return n;
+}
+
+/*
+ * Framing rules libmicrohttpd 0.9.75 does not enforce (RFC 9112): an HTTP/1.1 request has
+ * exactly one Host; a body is framed by Content-Length or by chunked Transfer-Encoding, never
+ * both, and several Content-Lengths must agree; an Expect other than 100-continue cannot be
+ * met. Authorization and Content-Type must not be repeated either (which one would count?).
+ * Records the error (400, 501 or 417) for first_call to answer.
+ */
+static void check_framing(struct gy_http_req *req, const char *version)
+{
+    const char *host, *te, *cl, *exp;
+    size_t nhost = header_count(req, "Host", &host);
+    size_t nte = header_count(req, "Transfer-Encoding", &te);
+    size_t ncl = header_count(req, "Content-Length", &cl);
+    size_t nexp;
+
+    if (nhost > 1)
+        set_err(req, 400, GY_E_INVALID, "more than one Host header field");
+    else if (nhost == 0 && version && strcmp(version, "HTTP/1.1") == 0)
+        set_err(req, 400, GY_E_INVALID, "an HTTP/1.1 request needs a Host header field");
+    if (header_count(req, "Authorization", &exp) > 1)
+        set_err(req, 400, GY_E_INVALID, "more than one Authorization header field");
+    if (header_count(req, "Content-Type", &exp) > 1)
+        set_err(req, 400, GY_E_INVALID, "more than one Content-Type header field");
+    if (nte && ncl)
+        set_err(req, 400, GY_E_INVALID,
+                "both Content-Length and Transfer-Encoding: send one of them");
+    else if (nte > 1 || (nte && strcasecmp(te, "chunked") != 0))
+        set_err(req, 501, GY_E_UNSUPPORTED,
+                "Transfer-Encoding \"%.64s\" is not supported: send chunked or a Content-Length",
+                te);
+    for (size_t i = 0; ncl > 1 && i < req->headers.n; i++)
+        if (strcasecmp(req->headers.v[i].key, "Content-Length") == 0 &&
+            strcmp(req->headers.v[i].val, cl) != 0) {
+            set_err(req, 400, GY_E_INVALID, "Content-Length header fields that disagree");
+            break;
+        }
+    nexp = header_count(req, "Expect", &exp);
+    if (nexp > 1 || (nexp && strcasecmp(exp, "100-continue") != 0))
+        set_err(req, 417, GY_E_INVALID, "only \"Expect: 100-continue\" is supported");
+}
+
 /*
  * The first access-handler call for a request: everything up to the body. Errors found here
  * are answered at once, before any body is read (libmicrohttpd then closes the connection
  * if a body was announced).
  */
-static enum MHD_Result first_call(struct gy_http_req *req, const char *method)
+static enum MHD_Result first_call(struct gy_http_req *req, const char *method, const char *version)
 {
     struct gy_http_server *srv = req->srv;
     struct gy_arena *a = req->arena;
@@ -666,7 +770,9 @@ static enum MHD_Result first_call(struct gy_http_req *req, const char *method)
     req->query_string = q ? q + 1 : "";
     if (!req->method || !req->path)
         return MHD_NO;
-    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_it, req);
+    MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, header_it, req);
+    if (!req->err_status)
+        check_framing(req, version);
     xid = gy__http_kv_find(&req->headers, "X-Request-Id", 1);
     if (gy__http_request_id_ok(xid)) {
         req->id = xid;
@@ -683,6 +789,12 @@ static enum MHD_Result first_call(struct gy_http_req *req, const char *method)
         char msg[128];
         snprintf(msg, sizeof msg, "the request target is %zu bytes; the limit is %zu bytes",
                  strlen(req->target), srv->cfg.max_url);
+        return send_error(req, 414, GY_E_TOO_LARGE, msg);
+    }
+    if (strlen(req->path) > MAX_PATH) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "the request path is %zu bytes; the limit is %zu bytes",
+                 strlen(req->path), MAX_PATH);
         return send_error(req, 414, GY_E_TOO_LARGE, msg);
     }
 
@@ -746,6 +858,10 @@ static enum MHD_Result first_call(struct gy_http_req *req, const char *method)
     } else {
         gy_buf_init(&req->body, req->max_body);
     }
+    if (k && (clen > 0 || gy__http_kv_find(&req->headers, "Transfer-Encoding", 1))) {
+        atomic_store(&k->body_len, 0);
+        atomic_store(&k->body_ns, req->body_start_ns);
+    }
     return MHD_YES;
 }
 
@@ -764,6 +880,9 @@ static int body_too_slow(const struct gy_http_req *req)
 static enum MHD_Result body_piece(struct gy_http_req *req, const char *data, size_t n)
 {
     uint64_t total = req->body_len + n;
+    struct conn *k = conn_of(req->conn);
+    if (k) /* for the reaper's rate check, also while an over-cap body is dropped */
+        atomic_store_explicit(&k->body_len, (long long)total, memory_order_relaxed);
     if (body_too_slow(req)) {
         /* libmicrohttpd 0.9.75 cannot answer in the middle of a body: close. */
         req->timed_out = 1;
@@ -974,8 +1093,11 @@ static size_t defer_cancel_all(struct gy_http_server *srv)
 static enum MHD_Result dispatch(struct gy_http_req *req)
 {
     const struct gy__http_rt *rt = req->rt;
+    struct conn *k = conn_of(req->conn);
     enum gy_status rc;
 
+    if (k) /* the body is complete: the handler's time is not the client's */
+        atomic_store(&k->body_ns, 0);
     if (req->err_status)
         return send_error(req, req->err_status, req->err_code, req->err_msg);
     if (req->body_fd >= 0 && lseek(req->body_fd, 0, SEEK_SET) < 0)
@@ -1009,12 +1131,11 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
     struct gy_http_req *req = *con_cls;
     GY_UNUSED(cls);
     GY_UNUSED(url);
-    GY_UNUSED(version);
     if (!req)
         return MHD_NO;
     req->conn = c;
     if (!req->started)
-        return first_call(req, method);
+        return first_call(req, method, version);
     if (req->sent_status)
         return MHD_YES; /* answered early; libmicrohttpd drops the rest */
     if (atomic_load(&req->defer.state) != GY__DEFER_NONE)
@@ -1096,6 +1217,7 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
         /* The wait for the next request's headers starts now (keep-alive). */
         atomic_store_explicit(&k->since_ns, gy_time_mono_ns(), memory_order_relaxed);
         atomic_store_explicit(&k->waiting, 1, memory_order_relaxed);
+        atomic_store(&k->body_ns, 0);
     }
     if (!req)
         return;
