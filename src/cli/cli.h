@@ -40,6 +40,7 @@ extern const struct gy_cli_cmd gy_cli_admin_cmds[];    /* admin.c: gyre admin ..
 extern const struct gy_cli_cmd gy_cli_drift_cmds[];    /* drift.c: gyre drift check */
 extern const struct gy_cli_cmd gy_cli_feedback_cmds[]; /* feedback.c: gyre feedback ... */
 extern const struct gy_cli_cmd gy_cli_pipeline_cmds[]; /* pipeline.c: gyre pipeline ... */
+extern const struct gy_cli_cmd gy_cli_load_cmds[];     /* load.c: gyre load */
 
 /**
  * A tiny option parser over argv: positional arguments are collected in order, "--name value",

@@ -14,7 +14,7 @@ static const struct gy_cli_cmd *const tables[] = {
     gy_cli_dataset_cmds,  gy_cli_generate_cmds, gy_cli_server_cmds, gy_cli_tracking_cmds,
     gy_cli_registry_cmds, gy_cli_model_cmds,    gy_cli_train_cmds,  gy_cli_deploy_cmds,
     gy_cli_token_cmds,    gy_cli_audit_cmds,    gy_cli_admin_cmds,  gy_cli_drift_cmds,
-    gy_cli_feedback_cmds, gy_cli_pipeline_cmds,
+    gy_cli_feedback_cmds, gy_cli_pipeline_cmds, gy_cli_load_cmds,
 };
 
 int gy_cli_parse(int argc, char **argv, struct gy_cli_opt *opts, size_t nopts, char **pos,
