@@ -146,4 +146,8 @@ extern const size_t gy_api_feedback_routes_len;
 extern const struct gy_http_route gy_api_pipelines_routes[];
 extern const size_t gy_api_pipelines_routes_len;
 
+/** admin.c: /api/v1/tokens and /api/v1/audit (docs/security.md). */
+extern const struct gy_http_route gy_api_admin_routes[];
+extern const size_t gy_api_admin_routes_len;
+
 #endif /* GY_API_H */

@@ -217,6 +217,7 @@ static const struct {
     {"metrics", gy_api_metrics_routes, &gy_api_metrics_routes_len, NULL, NULL},
     {"feedback", gy_api_feedback_routes, &gy_api_feedback_routes_len, NULL, NULL},
     {"pipelines", gy_api_pipelines_routes, &gy_api_pipelines_routes_len, NULL, NULL},
+    {"admin", gy_api_admin_routes, &gy_api_admin_routes_len, NULL, NULL},
     /* ("/api/2.0/mlflow" covers /api/2.0/mlflow/ and /api/2.0/mlflow-artifacts/.)
      * ADD MORE TABLES HERE. */
 };

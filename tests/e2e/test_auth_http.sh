@@ -131,6 +131,11 @@ health|GET|/api/v1/health||ok ok ok ok ok ok
 pipelines.list|GET|/api/v1/pipelines||ok ok ok ok 403 401
 pipelines.trigger|POST|/api/v1/pipelines/nope/runs||404 404 404 403 403 401
 deployments.compare|GET|/api/v1/deployments/nope/compare||404 404 404 404 403 401
+tokens.list|GET|/api/v1/tokens||ok 403 403 403 403 401
+tokens.create|POST|/api/v1/tokens|{"role": "viewer", "name": "t-@R@", "expires": "1h"}|ok 403 403 403 403 401
+tokens.revoke|DELETE|/api/v1/tokens/nope||404 403 403 403 403 401
+audit.list|GET|/api/v1/audit?limit=5||ok ok 403 403 403 401
+audit.verify|GET|/api/v1/audit/verify||ok ok 403 403 403 401
 EOF
 ROLES="admin maintainer data-scientist viewer predictor none"
 while IFS='|' read -r name method path body want; do
@@ -186,6 +191,29 @@ body_has "in MLflow's format" '"error_code"'
 body_has "naming the missing permission" "experiments:write"
 call "$TOK_predictor" GET /api/v1/datasets
 body_has "a 403 names the role" "role predictor"
+
+# Tokens and the audit log over HTTP (admin).
+call "$TOK_admin" POST /api/v1/tokens -d '{"role": "viewer", "name": "via-http", "expires": "1h"}'
+eq "POST /api/v1/tokens creates a token" "$CODE" 201
+hdr_has "never cached" "Cache-Control: no-store"
+HT=$(printf '%s' "$BODY" | $PY -c "import json,sys; print(json.load(sys.stdin)['token'])")
+call "$HT" GET /api/v1/datasets
+eq "the new token works" "$CODE" 200
+call "$TOK_admin" GET /api/v1/tokens
+body_has "the list names it" '"via-http"'
+OUT=$BODY
+case "$OUT" in *"$HT"*) not_ok "the list never shows a token" ;; *) ok "the list never shows a token" ;; esac
+call "$TOK_admin" POST /api/v1/tokens -d '{"role": "viewer", "rôle": "x"}'
+eq "an unknown field is refused" "$CODE" 400
+call "$TOK_admin" DELETE /api/v1/tokens/via-http
+eq "DELETE /api/v1/tokens/NAME revokes it" "$CODE" 200
+sleep 2.5
+call "$HT" GET /api/v1/datasets
+eq "the revoked token: 401" "$CODE" 401
+call "$TOK_admin" GET "/api/v1/audit?action=http.post&limit=100"
+body_has "the audit log over HTTP records the creation" '"route":"POST /api/v1/tokens","status":201'
+call "$TOK_maintainer" GET /api/v1/audit/verify
+body_has "and verifies as intact" '"intact":true'
 
 # A token scoped to another model than the one in the path.
 SC=$(gyre token create --role data-scientist --name scoped --scope 'models/other' --expires 1h 2>/dev/null)

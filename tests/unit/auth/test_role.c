@@ -125,6 +125,9 @@ Test(role, every_route_permission_is_known)
         {gy_api_jobs_routes, &gy_api_jobs_routes_len},
         {gy_api_v2_routes, &gy_api_v2_routes_len},
         {gy_api_metrics_routes, &gy_api_metrics_routes_len},
+        {gy_api_feedback_routes, &gy_api_feedback_routes_len},
+        {gy_api_pipelines_routes, &gy_api_pipelines_routes_len},
+        {gy_api_admin_routes, &gy_api_admin_routes_len},
     };
     size_t routes = 0, public = 0;
     for (size_t t = 0; t < GY_ARRAY_LEN(tables); t++) {
