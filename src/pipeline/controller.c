@@ -203,6 +203,16 @@ static void parent_finish(struct gy_pipeline_ctl *c, const struct run *r, int ok
     const char *p = rstr(r, "tracking_run");
     struct gy_tracking_run_update u = {ok ? GY_RUN_FINISHED : GY_RUN_FAILED, 1,
                                        gy_time_wall_us() / 1000, NULL};
+    static const char *const keep[] = {"gates", "canary", "online"};
+    for (size_t i = 0; i < GY_ARRAY_LEN(keep); i++) {
+        /* The results behind the outcome, with the lineage the run already carries. */
+        json_t *v = json_object_get(r->details, keep[i]);
+        char key[48], *text = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        snprintf(key, sizeof key, "gyre.pipeline.%s", keep[i]);
+        if (text && strlen(text) <= GY_TRACKING_TAG_VALUE_MAX)
+            parent_tag(c, r, key, text);
+        gy_free(text);
+    }
     parent_tag(c, r, "gyre.pipeline.state", gy_pipeline_state_name(r->state));
     if (rstr(r, "reason"))
         parent_tag(c, r, "gyre.pipeline.reason", rstr(r, "reason"));

@@ -185,6 +185,7 @@ eq "its lineage: the data version and the parent champion" "$(field "d['data'].s
 tr=$(field "d['tracking_run']")
 run "the pipeline run is a tracked run" 0 gyre runs show "$tr" --json
 contains "tagged with its outcome" '"gyre.pipeline.state"'
+contains "and the gate results behind it" '"gyre.pipeline.gates"'
 
 # ------------------------------------------------------------------ rollback
 spec bad "  rounds: 1
