@@ -18,11 +18,15 @@ interleaved so machine noise spreads over all of them:
   fastapi         FastAPI + uvicorn (uvloop, httptools), 1 worker, XGBoost inplace_predict
 Per server and round: wrk -t1 -c32 (throughput) and wrk -t1 -c1 (latency) after a warm-up;
 start-to-ready time (spawn to the first 200 from /v2/health/ready, then to the first correct
-prediction); RSS after the load.
+prediction); RSS after the load; the server's CPU time (user + system, all its processes and
+threads) per request during the c32 run, which other load on the machine disturbs far less
+than requests/s.
 
 Usage: bench/serving.py [GYRE_BIN]   (default build/gyre)
-Knobs: BENCH_ROUNDS (3), BENCH_DURATION (10 s), BENCH_DURATION_C1 (5 s), BENCH_ONLY (substring
-of the server ids to run), GYRE_THREADS (server --threads, default 0 = one per CPU).
+Knobs: BENCH_ROUNDS (3), BENCH_DURATION (10 s), BENCH_DURATION_C1 (5 s), BENCH_ONLY (server ids
+to run, comma-separated: an item that is an id selects that id, any other the ids containing it), GYRE_THREADS (server --threads, default 0 = one per CPU),
+BENCH_GYRE_BASE (another gyre binary, measured in the same rounds as "gyre-base" on the same
+data home: an A/B of a change, with the ratios gyre_over_base_*).
 Writes bench/out/serving.json and prints a table with the ratios.
 """
 import importlib.util
@@ -46,6 +50,8 @@ DUR = int(os.environ.get("BENCH_DURATION", "10"))
 DUR_C1 = int(os.environ.get("BENCH_DURATION_C1", "5"))
 ONLY = os.environ.get("BENCH_ONLY", "")
 THREADS = os.environ.get("GYRE_THREADS", "0")
+# Another gyre binary to measure in the same run as "gyre-base" (an A/B of a change).
+BASE = os.environ.get("BENCH_GYRE_BASE", "")
 PATH = "/v2/models/m/infer"
 # Deployments of the same model: (name, extra `gyre deploy create` flags).
 DEPLOYMENTS = {
@@ -113,6 +119,19 @@ def rss_kib(pid):
     return d
 
 
+def cpu_ticks(pids):
+    """User + system CPU clock ticks used so far by the processes @pids (with their threads)."""
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def children(pid):
     out, stack = [], [pid]
     while stack:
@@ -156,7 +175,7 @@ class Server:
                     "--workers", "1", "--loop", "uvloop", "--http", "httptools",
                     "--no-access-log", "--log-level", "warning"], env
         env = dict(os.environ, GYRE_HOME=os.path.join(self.work, "home"), GYRE_LOG_LEVEL="warn")
-        return [GYRE, "server", "--host", "127.0.0.1", "--port", str(self.port), "--threads",
+        return [BASE if self.id == "gyre-base" else GYRE, "server", "--host", "127.0.0.1", "--port", str(self.port), "--threads",
                 THREADS, "--quiet-access-log"], env
 
     def start(self):
@@ -230,8 +249,13 @@ def main():
     work = tempfile.mkdtemp(prefix="gyre-serving-bench.")
     try:
         model, want = prepare(work)
-        ids = [i for i in ("gyre", "gyre-log", "gyre-nolog", "gyre-batch", "nginx-w1", "nginx-w2",
-                           "fastapi") if ONLY in i]
+        every = ("gyre", "gyre-log", "gyre-nolog", "gyre-batch", "nginx-w1", "nginx-w2", "fastapi")
+        # Comma-separated items; one that names a server id selects it alone, any other item
+        # selects the ids it is a substring of.
+        items = ONLY.split(",")
+        ids = [i for i in every if any(o == i if o in every else o in i for o in items)]
+        if BASE:
+            ids.insert(1, "gyre-base")
         if any(i.startswith("gyre") for i in ids):
             env = dict(os.environ, GYRE_HOME=os.path.join(work, "home"))
             subprocess.run([GYRE, "model", "import", model, "--format", "xgboost", "--register",
@@ -246,7 +270,12 @@ def main():
                 ready, first = srv.start()
                 try:
                     wrk(srv.port, 32, 2, work, srv.path)  # warm-up, discarded
+                    pids = children(srv.proc.pid)
+                    t0 = cpu_ticks(pids)
                     c32 = wrk(srv.port, 32, DUR, work, srv.path)
+                    # Server CPU per request: robust to other load on the machine, unlike req/s.
+                    c32["cpu_us_per_req"] = ((cpu_ticks(pids) - t0) / os.sysconf("SC_CLK_TCK") *
+                                             1e6 / max(c32["requests"], 1))
                     c1 = wrk(srv.port, 1, DUR_C1, work, srv.path)
                     rss = sum(rss_kib(p).get("VmRSS", 0) for p in children(srv.proc.pid))
                 finally:
@@ -255,7 +284,7 @@ def main():
                        "c32": c32, "c1": c1, "loadavg": open("/proc/loadavg").read().split()[:3]}
                 runs[sid].append(rec)
                 print(f"[round {r}] {sid:9s} c32 {c32['rps']:8.0f} req/s p50 {c32['p50_us']:6d} us "
-                      f"p99 {c32['p99_us']:6d} us | c1 p50 {c1['p50_us']:5d} us p99 {c1['p99_us']:5d} us "
+                      f"p99 {c32['p99_us']:6d} us cpu {c32['cpu_us_per_req']:5.1f} us/req | c1 p50 {c1['p50_us']:5d} us p99 {c1['p99_us']:5d} us "
                       f"| err {c32['errors'] + c1['errors']} | ready "
                       f"{(ready or 0) * 1000:6.1f} ms first {first * 1000:7.1f} ms | RSS {rss / 1024:6.1f} MiB",
                       flush=True)
@@ -265,6 +294,7 @@ def main():
             summary[sid] = {
                 "c32_rps": median([x["c32"]["rps"] for x in rs]),
                 "c32_p50_us": median([x["c32"]["p50_us"] for x in rs]),
+                "c32_cpu_us_per_req": median([x["c32"]["cpu_us_per_req"] for x in rs]),
                 "c1_p50_us": median([x["c1"]["p50_us"] for x in rs]),
                 "c1_p99_us": median([x["c1"]["p99_us"] for x in rs]),
                 "errors": sum(x["c32"]["errors"] + x["c1"]["errors"] for x in rs),
@@ -273,11 +303,12 @@ def main():
                 "rss_mib": median([x["rss_kib"] / 1024 for x in rs]),
             }
         print("\nmedians over %d rounds (wrk -t1; c32 %d s, c1 %d s)" % (ROUNDS, DUR, DUR_C1))
-        print(f"{'server':10s} {'c32 req/s':>10s} {'c1 p50 us':>10s} {'c1 p99 us':>10s} "
-              f"{'errors':>7s} {'ready ms':>9s} {'RSS MiB':>8s}")
+        print(f"{'server':10s} {'c32 req/s':>10s} {'cpu us/req':>10s} {'c1 p50 us':>10s} "
+              f"{'c1 p99 us':>10s} {'errors':>7s} {'ready ms':>9s} {'RSS MiB':>8s}")
         for sid, s in summary.items():
-            print(f"{sid:10s} {s['c32_rps']:10.0f} {s['c1_p50_us']:10.0f} {s['c1_p99_us']:10.0f} "
-                  f"{s['errors']:7d} {s['ready_ms']:9.1f} {s['rss_mib']:8.1f}")
+            print(f"{sid:10s} {s['c32_rps']:10.0f} {s['c32_cpu_us_per_req']:10.1f} "
+                  f"{s['c1_p50_us']:10.0f} {s['c1_p99_us']:10.0f} {s['errors']:7d} "
+                  f"{s['ready_ms']:9.1f} {s['rss_mib']:8.1f}")
         ratios = {}
         if "gyre" in summary:
             g = summary["gyre"]
@@ -286,8 +317,14 @@ def main():
                 best = max(ng, key=lambda s: s["c32_rps"])
                 ratios["gyre_over_nginx_rps"] = g["c32_rps"] / best["c32_rps"]
                 ratios["gyre_over_nginx_c1_p50"] = g["c1_p50_us"] / min(s["c1_p50_us"] for s in ng)
+                ratios["gyre_over_nginx_cpu_per_req"] = (g["c32_cpu_us_per_req"] /
+                                                         best["c32_cpu_us_per_req"])
             if "fastapi" in summary:
                 ratios["gyre_over_fastapi_rps"] = g["c32_rps"] / summary["fastapi"]["c32_rps"]
+        if "gyre-base" in summary and "gyre" in summary:
+            ratios["gyre_over_base_rps"] = summary["gyre"]["c32_rps"] / summary["gyre-base"]["c32_rps"]
+            ratios["gyre_over_base_cpu_per_req"] = (summary["gyre"]["c32_cpu_us_per_req"] /
+                                                    summary["gyre-base"]["c32_cpu_us_per_req"])
         if "gyre-log" in summary and "gyre-nolog" in summary:
             ratios["log_over_nolog_rps"] = (summary["gyre-log"]["c32_rps"] /
                                             summary["gyre-nolog"]["c32_rps"])

@@ -367,6 +367,9 @@ struct infer_ctx {
 
 enum { IC_RUNNING = 0, IC_DONE = 1, IC_DEFERRED = 2 };
 
+/* Bytes reserved up front for a response: the JSON of a few rows of outputs. */
+#define RESP_RESERVE 512
+
 /* Writes the response of a finished call into @p resp (any thread that owns the request). */
 static void infer_respond(struct infer_ctx *c, struct gy_http_resp *resp)
 {
@@ -417,7 +420,8 @@ static void infer_respond(struct infer_ctx *c, struct gy_http_resp *resp)
     r.outputs = outs;
     r.n_outputs = n;
     gy_buf_init(&b, (size_t)1 << 31);
-    if ((rc = gy__v2_response_write(&r, &b, &jl))) {
+    /* One allocation for the usual small response instead of growing from 64 bytes. */
+    if ((rc = gy_buf_reserve(&b, RESP_RESERVE)) || (rc = gy__v2_response_write(&r, &b, &jl))) {
         gy_buf_free(&b);
         fail(resp, GY_V2_EP_INFER, rc);
         return;

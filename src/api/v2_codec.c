@@ -3,12 +3,16 @@
  * v2_codec.c - the V2 inference request parser and response writer (see v2_int.h): pure
  * functions over byte ranges, no HTTP, used by src/api/v2.c and fuzzed by tests/fuzz/fuzz_v2.c.
  *
- * Parsing is one pass over the JSON text with a hand-written scanner. Members may come in any
- * order, so the data of an input is first skipped (which validates its syntax and depth) and
- * converted once the input's datatype and shape are known, straight into an array in the
- * arena: no JSON tree is built and no memory is taken before the element count has been
- * checked against the limit. Numbers are read as the correctly rounded double (a fast exact
- * path for up to 19 digits and small exponents, strtod otherwise) and then narrowed, which
+ * Parsing uses a hand-written scanner over the JSON text, no JSON tree. A fast attempt reads
+ * the request in one pass: FP32/FP64 data that follows its datatype and shape is converted
+ * while it is scanned, straight into the tensor's array in the arena. Where that cannot be
+ * done (members in another order, other datatypes), the data is skipped, which validates its
+ * syntax and depth, and converted once the datatype and shape are known. If the fast attempt
+ * fails at all, the exact way runs from the start: "inputs" is counted first, every data
+ * value is skipped, and no memory is taken for data before the element count has been
+ * checked against the limit. So errors keep their text and precedence (gy__v2_request_parse).
+ * Numbers are read as the correctly rounded double (a fast exact path for up to 19 digits
+ * and small exponents, Eisel-Lemire or strtod otherwise) and then narrowed, which
  * is what a client that parsed the same JSON into float64 and cast to float32 gets. As
  * extensions, the data of FP32/FP64 inputs may hold null and NaN (missing) and Infinity and
  * -Infinity (as Python's json module writes them); whether an infinity is accepted is the
@@ -79,6 +83,7 @@ struct parser {
     size_t len;
     size_t pos;
     struct gy_arena *arena;
+    int fast; /* the one-pass attempt (see gy__v2_request_parse) */
 };
 
 /* A syntax error at byte @p at: "request body: line L, column C: what". */
@@ -639,6 +644,7 @@ struct input_scan {
     size_t data_pos;     /* offset of the "data" value; 0 when absent (never 0: inside an object) */
     int64_t binary_size; /* parameters.binary_data_size; -1 when absent */
     int has_shape;
+    int converted; /* the data was converted while it was scanned (t->data, t->n_elems set) */
 };
 
 /* State of converting one input's data. */
@@ -850,6 +856,252 @@ static enum gy_status conv_value(struct conv *c)
     }
 }
 
+/*
+ * The one-pass path (see gy__v2_request_parse): FP32/FP64 data whose datatype and shape came
+ * before it is converted while it is scanned, straight into the tensor's array. These
+ * functions accept exactly what skip_value and conv_value accept and produce the same
+ * values, but they set no error: they return -1 at anything they do not handle (any error,
+ * too deep, too many or too few elements), and the caller falls back to the two passes,
+ * which report it.
+ */
+
+/*
+ * The value of the 8 ASCII digits at @p s, or -1 when they are not all digits (one word
+ * at a time: the host is little-endian, see the top of the file).
+ */
+static int64_t eight_digits(const char *s)
+{
+    uint64_t x;
+    memcpy(&x, s, 8);
+    if (((x & UINT64_C(0xF0F0F0F0F0F0F0F0)) |
+         (((x + UINT64_C(0x0606060606060606)) & UINT64_C(0xF0F0F0F0F0F0F0F0)) >> 4)) !=
+        UINT64_C(0x3333333333333333))
+        return -1;
+    x -= UINT64_C(0x3030303030303030);
+    x = (x * 10) + (x >> 8);
+    x = (((x & UINT64_C(0x000000FF000000FF)) * (100 + (UINT64_C(1000000) << 32))) +
+         (((x >> 16) & UINT64_C(0x000000FF000000FF)) * (1 + (UINT64_C(10000) << 32)))) >>
+        32;
+    return (int64_t)x;
+}
+
+/*
+ * Reads the number token at p->pos as scan_number and token_to_double do together: the same
+ * grammar, and the correctly rounded double (token_to_double's exact fast path inline, then
+ * what it does for long mantissas and large exponents). With @p f32, *out may instead be a
+ * double that narrows to the same float32 as the correctly rounded one (see below).
+ */
+static int fused_number(struct parser *p, int f32, double *out)
+{
+    const char *s = p->s;
+    size_t i = p->pos, n = p->len, start = i;
+    uint64_t mant = 0;
+    int digits = 0, exp10 = 0, neg = 0, ok = 1;
+    if (i < n && s[i] == '-') {
+        neg = 1;
+        i++;
+    }
+    if (i >= n || s[i] < '0' || s[i] > '9')
+        return -1;
+    if (s[i] == '0') {
+        i++;
+    } else {
+        int64_t v;
+        /* Eight digits at a time while they fit the 19 token_to_double keeps. */
+        while (digits + 8 <= 19 && n - i >= 8 && (v = eight_digits(s + i)) >= 0) {
+            mant = mant * 100000000 + (uint64_t)v;
+            digits += 8;
+            i += 8;
+        }
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (digits >= 19)
+                ok = 0;
+            if (!ok)
+                continue;
+            mant = mant * 10 + (uint64_t)(s[i] - '0');
+            digits++;
+        }
+    }
+    if (i < n && s[i] == '.') {
+        i++;
+        if (i >= n || s[i] < '0' || s[i] > '9')
+            return -1;
+        if (ok && mant == 0)
+            for (; i < n && s[i] == '0'; i++)
+                exp10--;
+        if (ok) {
+            int64_t v;
+            while (digits + 8 <= 19 && n - i >= 8 && (v = eight_digits(s + i)) >= 0) {
+                mant = mant * 100000000 + (uint64_t)v;
+                digits += 8;
+                exp10 -= 8;
+                i += 8;
+            }
+        }
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (!ok)
+                continue;
+            if (mant == 0 && s[i] == '0') {
+                exp10--;
+                continue;
+            }
+            if (digits >= 19) {
+                ok = 0;
+                continue;
+            }
+            mant = mant * 10 + (uint64_t)(s[i] - '0');
+            digits++;
+            exp10--;
+        }
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        int eneg = 0, e = 0;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            eneg = s[i++] == '-';
+        if (i >= n || s[i] < '0' || s[i] > '9')
+            return -1;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            if (e < 100000)
+                e = e * 10 + (s[i] - '0');
+        exp10 += eneg ? -e : e;
+    }
+    p->pos = i;
+    if (ok && mant <= ((uint64_t)1 << 53) && exp10 >= -22 && exp10 <= 22) {
+        double d = (double)mant;
+        d = exp10 < 0 ? d / pow10_exact[-exp10] : d * pow10_exact[exp10];
+        *out = neg ? -d : d;
+        return 0;
+    }
+    if (f32 && ok && mant != 0 && exp10 >= -22 && exp10 <= 22) {
+        /*
+         * Only the float32 of the value is wanted. Two roundings give a double within 4.5
+         * units in the last place of the correctly rounded one; float32 keeps 23 of its 52
+         * fraction bits and rounds at the halfway point of the 29 it drops. Away from that
+         * point (and inside float32's normal range) both doubles narrow to the same float,
+         * so the exact path is needed only for the few values within 16 units of it.
+         */
+        double d = (double)mant;
+        uint64_t bits, low;
+        int e2;
+        d = exp10 < 0 ? d / pow10_exact[-exp10] : d * pow10_exact[exp10];
+        memcpy(&bits, &d, 8);
+        low = bits & ((UINT64_C(1) << 29) - 1);
+        e2 = (int)((bits >> 52) & 0x7ff) - 1023;
+        if (e2 >= -125 && e2 <= 126 &&
+            (low > (UINT64_C(1) << 28) + 16 || low < (UINT64_C(1) << 28) - 16)) {
+            *out = neg ? -d : d;
+            return 0;
+        }
+    }
+    /* What token_to_double does next, without reading the digits a second time. */
+    if (ok && mant == 0) {
+        *out = neg ? -0.0 : 0.0;
+        return 0;
+    }
+    if (gy_lake_parse_double(s + start, i - start, out) != GY_OK)
+        *out = token_to_double(s + start, i - start);
+    return 0;
+}
+
+/* conv_scalar for FP32/FP64 data, without errors. */
+static int fused_scalar(struct conv *c)
+{
+    struct parser *p = c->p;
+    double d;
+    char ch = peek(p);
+    if (c->k >= c->t->n_elems)
+        return -1;
+    if (ch == '-' || (ch >= '0' && ch <= '9')) {
+        if (ch == '-' && p->pos + 1 < p->len && p->s[p->pos + 1] == 'I') {
+            if (!match_word(p, "-Infinity"))
+                return -1;
+            d = -INFINITY;
+        } else if (fused_number(p, c->t->dtype == GY_DT_FP32, &d) || isinf(d)) {
+            return -1;
+        }
+    } else if (ch == 'n' && match_word(p, "null")) {
+        d = NAN;
+    } else if (ch == 'N' && match_word(p, "NaN")) {
+        d = NAN;
+    } else if (ch == 'I' && match_word(p, "Infinity")) {
+        d = INFINITY;
+    } else {
+        return -1;
+    }
+    if (c->t->dtype == GY_DT_FP32) {
+        float f = (float)d;
+        if (isinf(f) && !isinf(d))
+            return -1;
+        ((float *)c->out)[c->k] = f;
+    } else {
+        ((double *)c->out)[c->k] = d;
+    }
+    c->k++;
+    return 0;
+}
+
+/* skip_value and conv_value in one, without errors; @p depth as skip_value's. */
+static int fused_value(struct conv *c, int depth)
+{
+    struct parser *p = c->p;
+    if (peek(p) != '[')
+        return fused_scalar(c);
+    if (depth + 1 > GY_V2_MAX_DEPTH)
+        return -1;
+    p->pos++;
+    if (peek(p) == ']') {
+        p->pos++;
+        return 0;
+    }
+    for (;;) {
+        char ch;
+        if (fused_value(c, depth + 1))
+            return -1;
+        ch = peek(p);
+        p->pos++;
+        if (ch == ']')
+            return 0;
+        if (ch != ',')
+            return -1;
+    }
+}
+
+/*
+ * Converts input @p in's data at p->pos (datatype text @p dtype and the shape already read)
+ * in one pass. 0 on success (t->data, t->n_elems and t->dtype set, p->pos after the value);
+ * -1 when the two passes must do it (nothing set but memory taken from the arena, bounded
+ * by the bytes left in the text).
+ */
+static int fused_data(struct parser *p, struct input_scan *in, const char *dtype, int depth)
+{
+    struct gy_tensor *t = in->t;
+    struct conv c = {.p = p, .t = t, .in = ""};
+    enum gy_dtype dt;
+    uint64_t n = 1;
+    if (dtype_parse(dtype, &dt) || (dt != GY_DT_FP32 && dt != GY_DT_FP64))
+        return -1;
+    for (int i = 0; i < t->ndim; i++) {
+        uint64_t d = t->shape[i];
+        if (d != 0 && n > UINT64_MAX / d)
+            return -1;
+        n *= d;
+    }
+    /* Every element takes at least one byte of the text: a larger shape cannot match. */
+    if (n == 0 || n > p->len - p->pos)
+        return -1;
+    if (!(c.out = gy_arena_alloc(p->arena, (size_t)n * gy__v2_dtype_size(dt))))
+        return -1;
+    t->dtype = dt;
+    t->n_elems = n;
+    if (fused_value(&c, depth) || c.k != n) {
+        t->n_elems = 0;
+        return -1;
+    }
+    t->data = c.out;
+    return 0;
+}
+
 /* Parses "shape": an array of non-negative integers. */
 static enum gy_status parse_shape(struct parser *p, struct gy_tensor *t)
 {
@@ -987,8 +1239,13 @@ static enum gy_status parse_input(struct parser *p, struct input_scan *in, int d
                 return syntax_error(p, p->pos, "duplicate key \"data\"");
             skip_ws(p);
             in->data_pos = p->pos;
-            if ((rc = skip_value(p, depth)))
-                return rc;
+            if (p->fast && dtype && in->has_shape && fused_data(p, in, dtype, depth) == 0) {
+                in->converted = 1;
+            } else {
+                p->pos = in->data_pos;
+                if ((rc = skip_value(p, depth)))
+                    return rc;
+            }
         } else if (key_is(key, klen, "parameters")) {
             if (seen_params++)
                 return syntax_error(p, p->pos, "duplicate key \"parameters\"");
@@ -1230,11 +1487,44 @@ static size_t array_len_hint(struct parser *p, size_t cap)
     }
 }
 
-enum gy_status gy__v2_request_parse(const char *body, size_t body_len, size_t json_len,
-                                    const struct gy_v2_limits *lim, struct gy_arena *arena,
-                                    struct gy_v2_request *out)
+/*
+ * The fast attempt grows the input arrays as it goes (instead of counting "inputs" with
+ * array_len_hint first): doubles *cap, re-pointing each scan at its tensor. Any error makes
+ * the caller start again the exact way, so the message here is never seen.
+ */
+static enum gy_status grow_inputs(struct parser *p, struct input_scan **scans,
+                                  struct gy_tensor **inputs, size_t n, size_t *cap)
 {
-    struct parser p = {.s = body, .len = json_len, .pos = 0, .arena = arena};
+    size_t nc = *cap ? *cap * 2 : 4;
+    struct input_scan *ns;
+    struct gy_tensor *nt;
+    if (n >= GY_V2_MAX_INPUTS)
+        return gy_error_set(GY_E_INVALID, "more than %d inputs", GY_V2_MAX_INPUTS);
+    if (nc > GY_V2_MAX_INPUTS)
+        nc = GY_V2_MAX_INPUTS;
+    ns = gy_arena_alloc(p->arena, nc * sizeof *ns);
+    nt = gy_arena_alloc(p->arena, nc * sizeof *nt);
+    if (!ns || !nt)
+        return nomem();
+    memset(nt, 0, nc * sizeof *nt);
+    if (n) {
+        memcpy(ns, *scans, n * sizeof *ns);
+        memcpy(nt, *inputs, n * sizeof *nt);
+    }
+    for (size_t i = 0; i < n; i++)
+        ns[i].t = &nt[i];
+    *scans = ns;
+    *inputs = nt;
+    *cap = nc;
+    return GY_OK;
+}
+
+/* One parse of the request: @p fast selects the one-pass attempt (see below). */
+static enum gy_status request_parse(const char *body, size_t body_len, size_t json_len,
+                                    const struct gy_v2_limits *lim, struct gy_arena *arena,
+                                    struct gy_v2_request *out, int fast)
+{
+    struct parser p = {.s = body, .len = json_len, .pos = 0, .arena = arena, .fast = fast};
     struct input_scan *scans = NULL;
     size_t n_scans = 0, cap_scans = 0, cap_out = 0;
     uint64_t budget = lim && lim->max_elements ? lim->max_elements : GY_V2_MAX_ELEMENTS_DEFAULT;
@@ -1269,7 +1559,7 @@ enum gy_status gy__v2_request_parse(const char *body, size_t body_len, size_t js
             if ((rc = expect(&p, '[', "an array for \"inputs\"")))
                 return rc;
             p.pos--;
-            cap_scans = array_len_hint(&p, GY_V2_MAX_INPUTS + 1);
+            cap_scans = fast ? 0 : array_len_hint(&p, GY_V2_MAX_INPUTS + 1);
             if (cap_scans > GY_V2_MAX_INPUTS)
                 return syntax_error(&p, p.pos, "more than %d inputs", GY_V2_MAX_INPUTS);
             p.pos++;
@@ -1285,8 +1575,11 @@ enum gy_status gy__v2_request_parse(const char *body, size_t body_len, size_t js
                 continue;
             }
             for (;;) {
-                if (n_scans >= cap_scans)
+                if (n_scans >= cap_scans && !fast)
                     return syntax_error(&p, p.pos, "malformed \"inputs\" array");
+                if (n_scans >= cap_scans &&
+                    (rc = grow_inputs(&p, &scans, &out->inputs, n_scans, &cap_scans)))
+                    return rc;
                 struct input_scan *in = &scans[n_scans];
                 memset(in, 0, sizeof *in);
                 in->t = &out->inputs[n_scans];
@@ -1367,7 +1660,9 @@ enum gy_status gy__v2_request_parse(const char *body, size_t body_len, size_t js
         const char *bin = body + json_len;
         size_t left = body_len - json_len;
         for (size_t i = 0; i < n_scans; i++) {
-            if (scans[i].data_pos)
+            if (scans[i].converted)
+                rc = GY_OK;
+            else if (scans[i].data_pos)
                 rc = convert_json_data(&p, &scans[i]);
             else
                 rc = take_binary(&p, &scans[i], &bin, &left);
@@ -1381,6 +1676,24 @@ enum gy_status gy__v2_request_parse(const char *body, size_t body_len, size_t js
                                 left);
     }
     return GY_OK;
+}
+
+/*
+ * Two ways to parse, one result. The fast attempt reads the request in one pass: "inputs"
+ * is not counted ahead, and FP32/FP64 data that follows its datatype and shape (as every
+ * client writes it) is converted while it is scanned. It succeeds exactly when the exact
+ * way does, with the same result; on any failure the exact way runs from the start (count
+ * the inputs, skip each data value to validate it, convert once everything is known), so
+ * every error keeps its text and precedence: a syntax error anywhere comes before a
+ * bad element, more than GY_V2_MAX_INPUTS inputs before anything inside them.
+ */
+enum gy_status gy__v2_request_parse(const char *body, size_t body_len, size_t json_len,
+                                    const struct gy_v2_limits *lim, struct gy_arena *arena,
+                                    struct gy_v2_request *out)
+{
+    if (request_parse(body, body_len, json_len, lim, arena, out, 1) == GY_OK)
+        return GY_OK;
+    return request_parse(body, body_len, json_len, lim, arena, out, 0);
 }
 
 enum gy_status gy__v2_request_raw(const char *body, size_t body_len, size_t n_cols,

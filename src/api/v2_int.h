@@ -7,11 +7,14 @@
  * the JSON or binary response bytes). No HTTP here: both sides work on byte ranges.
  *
  * The parser is hand-written for the request's fixed shape: tensor data goes straight from
- * the JSON text into typed arrays in the request arena (no JSON tree), binary tensor data is
- * used in place when it is aligned. Every limit (JSON nesting, element count, dimensions,
- * inputs) is checked before memory is taken for it. The writer prints each float32 as the
- * shortest decimal that reads back to the same float. See docs/v2.md for the protocol as
- * gyre speaks it.
+ * the JSON text into typed arrays in the request arena (no JSON tree; FP32/FP64 data in one
+ * pass when its datatype and shape come first, with an exact two-pass fallback that keeps
+ * every error the same), and binary tensor data is used in place when it is aligned. Every
+ * limit (JSON nesting, element count, dimensions, inputs) is checked before memory is taken
+ * for it, except that the one-pass conversion may take up to 8 bytes per byte of body text
+ * before the element limit is checked. The writer prints each float32 as the shortest
+ * decimal that reads back to the same float. See docs/v2.md for the protocol as gyre speaks
+ * it.
  */
 #ifndef GY_API_V2_INT_H
 #define GY_API_V2_INT_H
