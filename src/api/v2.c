@@ -491,17 +491,11 @@ static enum gy_status plan_outputs(struct infer_ctx *c)
 static enum gy_status parse_body(struct gy_api *api, struct infer_ctx *c)
 {
     struct gy_v2_limits lim = {.max_elements = gy_api_v2_max_elements(api)};
-    const char *enc = gy_http_req_header(c->req, "Content-Encoding");
     const char *hdr = gy_http_req_header(c->req, "Inference-Header-Content-Length");
     size_t len, json_len;
     const char *body = gy_http_req_body(c->req, &len);
     enum gy_status rc;
 
-    if (enc && *enc && strcasecmp(enc, "identity") != 0)
-        return gy_error_set(GY_E_UNSUPPORTED,
-                            "Content-Encoding \"%s\" is not supported: send the body "
-                            "uncompressed",
-                            enc);
     if ((rc = gy__v2_header_length(hdr, len, &json_len)))
         return rc;
     if (hdr && json_len == 0) {
@@ -525,6 +519,70 @@ static enum gy_status parse_body(struct gy_api *api, struct infer_ctx *c)
     return gy__v2_request_parse(body, len, json_len, &lim, gy_http_req_arena(c->req), &c->r);
 }
 
+/*
+ * The media type of an infer body, checked before it is parsed: JSON ("application/json"),
+ * or the binary tensor extension ("application/octet-stream", Triton's
+ * "application/vnd.sagemaker-triton.binary+json"), in UTF-8 when a charset is given, and not
+ * compressed. A request without Content-Type is taken as JSON (or binary with
+ * Inference-Header-Content-Length): Triton's own HTTP clients send none. *msg gets the
+ * reason of a refusal (415).
+ */
+static int media_ok(struct gy_http_req *req, char *msg, size_t cap)
+{
+    static const char *const types[] = {"application/json", "application/octet-stream",
+                                        "application/vnd.sagemaker-triton.binary+json"};
+    const char *enc = gy_http_req_header(req, "Content-Encoding");
+    const char *ct = gy_http_req_header(req, "Content-Type"), *p, *semi;
+    size_t n;
+    int known = 0;
+    if (enc && *enc && strcasecmp(enc, "identity") != 0) {
+        snprintf(msg, cap,
+                 "Content-Encoding \"%.64s\" is not supported: send the body uncompressed", enc);
+        return 0;
+    }
+    if (!ct)
+        return 1;
+    semi = strchr(ct, ';');
+    n = semi ? (size_t)(semi - ct) : strlen(ct);
+    while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    for (size_t i = 0; i < GY_ARRAY_LEN(types); i++)
+        if (n == strlen(types[i]) && strncasecmp(ct, types[i], n) == 0)
+            known = 1;
+    if (!known) {
+        snprintf(msg, cap,
+                 "Content-Type \"%.*s\" is not supported: send application/json (or "
+                 "application/octet-stream with Inference-Header-Content-Length)",
+                 (int)GY_MIN(n, 64), ct);
+        return 0;
+    }
+    for (p = semi; p; p = strchr(p + 1, ';')) {
+        const char *a = p + 1, *eq, *end = strchr(a, ';');
+        size_t alen;
+        while (*a == ' ' || *a == '\t')
+            a++;
+        alen = end ? (size_t)(end - a) : strlen(a);
+        eq = memchr(a, '=', alen);
+        if (eq && (size_t)(eq - a) == 7 && strncasecmp(a, "charset", 7) == 0) {
+            const char *v = eq + 1;
+            size_t vlen = alen - 8;
+            while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+                vlen--;
+            if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+                v++;
+                vlen -= 2;
+            }
+            if (!((vlen == 5 && strncasecmp(v, "utf-8", 5) == 0) ||
+                  (vlen == 4 && strncasecmp(v, "utf8", 4) == 0))) {
+                snprintf(msg, cap, "charset \"%.*s\" is not supported: send UTF-8",
+                         (int)GY_MIN(vlen, 32), v);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
 static enum gy_status h_infer(struct gy_http_req *req, struct gy_http_resp *resp, void *ctx)
 {
     struct gy_api *api = ctx;
@@ -540,6 +598,11 @@ static enum gy_status h_infer(struct gy_http_req *req, struct gy_http_resp *resp
     c->req = req;
     c->resp = resp;
     atomic_init(&c->state, IC_RUNNING);
+    {
+        char msg[256];
+        if (!media_ok(req, msg, sizeof msg))
+            return fail_msg(resp, GY_V2_EP_INFER, GY_E_UNSUPPORTED, 415, msg);
+    }
     if ((rc = acquire(api, req, &c->name, &version, &c->target)) || (rc = parse_body(api, c)) ||
         (rc = plan_outputs(c)))
         return fail(resp, GY_V2_EP_INFER, rc);

@@ -1531,6 +1531,7 @@ static enum gy_status request_parse(const char *body, size_t body_len, size_t js
     const char *key;
     size_t klen;
     int first = 1, r, seen_inputs = 0, seen_outputs = 0, seen_params = 0, seen_id = 0;
+    char unknown[65] = "";
     enum gy_status rc = GY_OK;
 
     memset(out, 0, sizeof *out);
@@ -1634,14 +1635,30 @@ static enum gy_status request_parse(const char *body, size_t body_len, size_t js
                     return syntax_error(&p, p.pos, "expected ',' or ']' in \"outputs\"");
                 p.pos++;
             }
-        } else if ((rc = skip_value(&p, 1))) {
-            return rc;
+        } else {
+            /* A typo ("inptus") must not pass silently; reported once the whole body is known
+             * to be well-formed JSON, so syntax errors keep their precedence. */
+            if (!unknown[0]) {
+                size_t n = GY_MIN(klen, sizeof unknown - 1);
+                for (size_t i = 0; i < n; i++)
+                    unknown[i] = key[i] >= 0x20 && key[i] < 0x7f ? key[i] : '?';
+                unknown[n] = '\0';
+                if (!n)
+                    memcpy(unknown, "(empty)", 8);
+            }
+            if ((rc = skip_value(&p, 1)))
+                return rc;
         }
     }
     if (r < 0)
         return rc;
     if (peek(&p) != 0)
         return syntax_error(&p, p.pos, "unexpected data after the JSON object");
+    if (unknown[0])
+        return gy_error_set(GY_E_INVALID,
+                            "unknown key \"%s\" in the request (known: id, parameters, inputs, "
+                            "outputs)",
+                            unknown);
     if (!seen_inputs)
         return gy_error_set(GY_E_INVALID, "the request has no \"inputs\"");
     if (n_scans == 0)

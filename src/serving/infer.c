@@ -117,8 +117,6 @@ static enum gy_status imap_build(const struct gy_served_model *m,
                 GY_E_INVALID, "input '%.100s': BYTES is not accepted for numeric inputs", tname(t));
         if (t->ndim == 2 && t->shape[1] == m->n_in)
             im->n = t->shape[0];
-        else if (t->ndim == 1 && t->shape[0] == m->n_in)
-            im->n = 1;
         else
             return gy_error_set(GY_E_INVALID,
                                 "input '%.100s' has shape %s but model %s version %lld takes "

@@ -752,6 +752,15 @@ enum gy_status gy_serving_acquire(struct gy_serving *s, const char *name, const 
         return rc;
     h = ep_hash(name, pin);
     pthread_mutex_lock(&s->mu);
+    if (pin) {
+        /* A model unloaded through the repository API is unloaded in every version. */
+        struct gy__endpoint *all = ep_find(s, name, NULL, ep_hash(name, NULL));
+        if (all && all->state == GY__EP_UNLOADED) {
+            pthread_mutex_unlock(&s->mu);
+            return gy_error_set(GY_E_UNAVAILABLE,
+                                "%s is unloaded (load it through the repository API)", name);
+        }
+    }
     for (;;) {
         struct gy__endpoint *ep = ep_find(s, name, pin, h);
         if (ep && ep->current) {
@@ -1123,6 +1132,16 @@ enum gy_status gy_serving_load(struct gy_serving *s, const char *name)
         if (ep->state == GY__EP_ABSENT)
             s->n_absent--;
         ep->state = GY__EP_LOADING;
+    }
+    /* Its versions that the unload took down load again on their next request. */
+    for (size_t b = 0; b < s->nbuckets; b++) {
+        for (struct gy__endpoint *v = s->buckets[b]; v; v = v->hnext) {
+            if (v != ep && v->state == GY__EP_UNLOADED && strcmp(v->name, name) == 0) {
+                v->state = GY__EP_ABSENT;
+                v->absent_until_ns = 0;
+                s->n_absent++;
+            }
+        }
     }
     atomic_fetch_add(&ep->refs, 1);
     pthread_mutex_unlock(&s->mu);

@@ -175,6 +175,12 @@ while [ $j -lt 600 ] && [ "$(routes)" != "fraud@champion=50,fraud@challenger=50"
 done
 eq "the canary splits the deployment 50/50 with the challenger" "$(routes)" \
     "fraud@champion=50,fraud@challenger=50"
+# The labeled traffic reaches the join once the prediction log is flushed (every 2 s).
+j=0
+while [ $j -lt 50 ] && ! gyre deploy compare fraud --metric logloss >/dev/null 2>&1; do
+    sleep 0.2
+    j=$((j + 1))
+done
 run "gyre deploy compare shows the running split" 0 gyre deploy compare fraud --metric logloss
 wait_run better "$id" >/dev/null
 eq "a significantly better candidate is promoted" "$(field "d['state']")" promoted

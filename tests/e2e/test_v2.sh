@@ -249,20 +249,20 @@ call POST /v2/models/num/infer -H "Inference-Header-Content-Length: $(cat "$D/bi
 eq "binary request: 200" "$CODE" 200
 eq "binary response content type" "$(header Content-Type)" application/octet-stream
 eq "binary output-0 equals the offline predictions" "$(decode_bin)" same
-call POST /v2/models/num/infer -H 'Inference-Header-Content-Length: 0' --data-binary "@$D/raw.req"
+call POST /v2/models/num/infer -H 'Content-Type: application/octet-stream' -H 'Inference-Header-Content-Length: 0' --data-binary "@$D/raw.req"
 eq "raw binary request: 200" "$CODE" 200
 eq "raw request's binary output equals the offline predictions" "$(decode_bin)" same
-call POST /v2/models/num/infer -H "Inference-Header-Content-Length: $(cat "$D/bin.len")" \
+call POST /v2/models/num/infer -H 'Content-Type: application/octet-stream' -H "Inference-Header-Content-Length: $(cat "$D/bin.len")" \
     --data-binary "@$D/bin_left.req"
 expect "bytes left over: 400" 400 "unexpected additional input data: 3 bytes"
-call POST /v2/models/num/infer -H "Inference-Header-Content-Length: $(cat "$D/bin_size.len")" \
+call POST /v2/models/num/infer -H 'Content-Type: application/octet-stream' -H "Inference-Header-Content-Length: $(cat "$D/bin_size.len")" \
     --data-binary "@$D/bin_size.req"
 expect "binary size mismatch: 400" 400 "unexpected size for input 'input-0', expecting 72 bytes"
-call POST /v2/models/num/infer -H 'Inference-Header-Content-Length: 99999' --data-binary "@$D/bin.req"
+call POST /v2/models/num/infer -H 'Content-Type: application/octet-stream' -H 'Inference-Header-Content-Length: 99999' --data-binary "@$D/bin.req"
 expect "header length past the body: 400" 400 "is larger than the body"
-call POST /v2/models/num/infer -H 'Inference-Header-Content-Length: x1' --data-binary "@$D/bin.req"
+call POST /v2/models/num/infer -H 'Content-Type: application/octet-stream' -H 'Inference-Header-Content-Length: x1' --data-binary "@$D/bin.req"
 expect "malformed header length: 400" 400 "must be a byte count"
-call POST /v2/models/mixed/infer -H 'Inference-Header-Content-Length: 0' --data-binary "@$D/raw.req"
+call POST /v2/models/mixed/infer -H 'Content-Type: application/octet-stream' -H 'Inference-Header-Content-Length: 0' --data-binary "@$D/raw.req"
 expect "raw request to a model with string inputs: 400" 400 "needs a model whose inputs are all numeric"
 
 # ---------------------------------------------------------------- refusals
@@ -298,7 +298,7 @@ eq "body over --max-body: 413" "$CODE" 413
 post /v2/models/num/infer ''
 expect "empty body: 400" 400 "request body is empty"
 call POST /v2/models/num/infer -H 'Content-Encoding: gzip' --data-binary "$REQ_NUM"
-expect "compressed body: 400" 400 'Content-Encoding \"gzip\" is not supported'
+expect "compressed body: 415" 415 'Content-Encoding \"gzip\" is not supported'
 call GET /v2/models/num/infer
 expect "wrong method: 405 with a JSON error" 405 '"error"'
 eq "405 says what is allowed" "$(header Allow)" POST

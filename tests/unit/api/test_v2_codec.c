@@ -624,3 +624,17 @@ Test(v2_write, json_strings_escape_controls)
     cr_assert_str_eq(b.data, "\"a\\u0001\\\"\\\\\\t\xc3\xa9\"");
     gy_buf_free(&b);
 }
+
+Test(v2_parse, unknown_top_level_keys_are_refused)
+{
+    const char *in = "\"inputs\": [{\"name\": \"x\", \"shape\": [1], \"datatype\": \"FP32\", "
+                     "\"data\": [1]}]";
+    char text[256];
+    snprintf(text, sizeof text, "{%s, \"inptus\": []}", in);
+    parse_fails(text, GY_E_INVALID, "unknown key \"inptus\"");
+    snprintf(text, sizeof text, "{\"model_name\": \"m\", %s}", in);
+    parse_fails(text, GY_E_INVALID, "(known: id, parameters, inputs, outputs)");
+    /* A syntax error after the unknown key still wins: it says where. */
+    snprintf(text, sizeof text, "{\"zz\": 1, %s, \"x\": }", in);
+    parse_fails(text, GY_E_INVALID, "column");
+}

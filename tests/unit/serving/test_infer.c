@@ -117,16 +117,20 @@ Test(infer, identity_datatypes, .init = setup, .fini = fx_fini)
     OK(run(s, "m", &t, 1, out, NULL));
     cr_assert(memcmp(out, want, 2 * sizeof(float)) == 0, "INT32");
 
-    /* [n_inputs] is one row. */
+    /* [1, n_inputs] is one row; [n_inputs] has the wrong rank for an [N, n_inputs] input
+     * (as Triton refuses it). */
     {
         float xu[3] = {1, 0, 7}, xb[3] = {1, 0, 1}, xh[3] = {1, -2, 3};
         sx_expect(0, xu, 1, want);
-        t = tensor("input", GY_DT_UINT8, u8, 1, 3, 0);
+        t = tensor("input", GY_DT_UINT8, u8, 2, 1, 3);
         OK(run(s, "m", &t, 1, out, &n));
         cr_assert_eq(n, 1);
         cr_assert_eq(out[0], want[0], "UINT8");
+        t = tensor("input", GY_DT_UINT8, u8, 1, 3, 0);
+        cr_assert_eq(run(s, "m", &t, 1, out, &n), GY_E_INVALID, "rank 1 for [N, 3]");
+        cr_assert(strstr(gy_error_msg(), "takes [N, 3]"), "%s", gy_error_msg());
         sx_expect(0, xb, 1, want);
-        t = tensor("input", GY_DT_BOOL, b8, 1, 3, 0);
+        t = tensor("input", GY_DT_BOOL, b8, 2, 1, 3);
         OK(run(s, "m", &t, 1, out, NULL));
         cr_assert_eq(out[0], want[0], "BOOL");
         sx_expect(0, xh, 1, want);
