@@ -2,8 +2,10 @@
 /*
  * drift.c - `gyre drift check`: compares two dataset versions feature by feature (read-only,
  * through the lake's scan API), prints a summary table and writes the JSON and HTML reports.
- * `gyre drift report DEPLOYMENT` does the same for a deployment's logged traffic against its
- * model's training data and stores the report; `gyre drift history` lists stored reports.
+ * `gyre drift report DEPLOYMENT` does the same for a deployment's logged traffic (all of it, a
+ * sliding window of rows or time, or the next full tumbling window) against its model's
+ * training data and stores the report, firing or resolving the Alertmanager and webhook alerts;
+ * `gyre drift history` lists stored reports.
  * Exit status: 0 when the check ran (whatever it found), 4 with --fail-on-drift when the
  * dataset drifted, 1 on failure, 2 on a usage error, 3 when a dataset, version or feature
  * does not exist.
@@ -196,6 +198,10 @@ static void print_summary(const struct gy_monitor_report *r)
         printf("  %s\n", f->quality_alert && f->quality_message ? f->quality_message : "");
     }
     printf("\ndataset drift: %s - %s\n", r->drift ? "YES" : "no", r->reason ? r->reason : "");
+    if (r->prediction_checked)
+        printf("prediction drift: %s - %zu of %zu model outputs drifted against the model's "
+               "scores on its training data\n",
+               r->prediction_drift ? "YES" : "no", r->prediction_drifted, r->prediction_checked);
 }
 
 static int write_text(const char *path, const char *data, size_t len)
@@ -398,35 +404,66 @@ static int cmd_report(int argc, char **argv)
         {"--threshold", NULL, 1, NULL, 0},     {"--alpha", NULL, 1, NULL, 0},
         {"--drift-share", NULL, 1, NULL, 0},   {"--fail-on-drift", NULL, 0, NULL, 0},
         {"--no-store", NULL, 0, NULL, 0},      {"--quiet", "-q", 0, NULL, 0},
-        {"--alertmanager", NULL, 1, NULL, 0}};
+        {"--alertmanager", NULL, 1, NULL, 0},  {"--window", NULL, 1, NULL, 0},
+        {"--tumbling", NULL, 1, NULL, 0},      {"--alert-webhook", NULL, 1, NULL, 0}};
     char *pos[8], *thr_copy = NULL, *json_text = NULL;
     size_t npos, mv = 0, last = 0;
     struct gy_monitor_config cfg;
     struct gy_monitor_window win;
+    struct gy_monitor_tumble tw;
     struct gy_monitor_threshold *ov = NULL;
     struct gy_monitor_report *rep = NULL;
     struct gy_db *db = NULL;
-    const char *v, *json_path, *html_path, *am;
+    const char *v, *json_path, *html_path, *am, *wh, *tumbling;
     int64_t id = 0;
     enum gy_status rc;
-    int ex, sent = 0;
+    int ex, sent = 0, wsent = 0;
 
     if (argc > 64 || (ex = gy_cli_parse(argc, argv, o, NOPTS(o), pos, &npos)))
         return GY_EXIT_USAGE;
     if (npos != 1) {
-        fprintf(stderr, "usage: gyre drift report DEPLOYMENT [--model-version N] [--last-rows N] "
-                        "[--json FILE] [--html FILE] [--fail-on-drift]\n");
+        fprintf(stderr, "usage: gyre drift report DEPLOYMENT [--model-version N] [--last-rows N | "
+                        "--window DURATION | --tumbling rows:N|time:DURATION] [--json FILE] "
+                        "[--html FILE] [--fail-on-drift]\n");
         return GY_EXIT_USAGE;
     }
     gy_monitor_config_init(&cfg);
+    memset(&win, 0, sizeof win);
+    memset(&tw, 0, sizeof tw);
     if ((v = gy_cli_get(o, NOPTS(o), "--model-version")) &&
         (ex = parse_count(v, &mv, 1, INT64_MAX, "--model-version")))
         return ex;
     if ((v = gy_cli_get(o, NOPTS(o), "--last-rows")) &&
         (ex = parse_count(v, &last, 1, INT64_MAX, "--last-rows")))
         return ex;
+    if ((v = gy_cli_get(o, NOPTS(o), "--window")) && gy_monitor_duration_parse(v, &win.last_us)) {
+        fprintf(stderr, "gyre: --window: %s\n", gy_error_msg());
+        return GY_EXIT_USAGE;
+    }
+    tumbling = gy_cli_get(o, NOPTS(o), "--tumbling");
+    if (tumbling && gy_monitor_window_parse(tumbling, &win.tumbling_rows, &win.tumbling_us)) {
+        fprintf(stderr, "gyre: --tumbling: %s\n", gy_error_msg());
+        return GY_EXIT_USAGE;
+    }
+    if (!!last + !!win.last_us + !!tumbling > 1) {
+        fprintf(stderr, "gyre: --last-rows, --window and --tumbling exclude each other\n");
+        return GY_EXIT_USAGE;
+    }
+    if (tumbling && gy_cli_get(o, NOPTS(o), "--no-store")) {
+        fprintf(stderr, "gyre: --tumbling reports each window once and needs to store it: it "
+                        "cannot go with --no-store\n");
+        return GY_EXIT_USAGE;
+    }
     if ((ex = parse_decision(o, NOPTS(o), &cfg, &thr_copy, &ov)))
         goto out;
+    wh = gy_cli_get(o, NOPTS(o), "--alert-webhook");
+    if (!wh || !*wh)
+        wh = getenv("GYRE_ALERT_WEBHOOK_URL");
+    if (wh && *wh && gy_monitor_webhook_url_check(wh)) {
+        fprintf(stderr, "gyre: %s\n", gy_error_msg());
+        ex = GY_EXIT_USAGE;
+        goto out;
+    }
     am = gy_cli_get(o, NOPTS(o), "--alertmanager");
     if (!am || !*am)
         am = getenv("GYRE_ALERTMANAGER_URL");
@@ -441,19 +478,35 @@ static int cmd_report(int argc, char **argv)
     html_path = gy_cli_get(o, NOPTS(o), "--html");
     if ((ex = gy_cli_open_db(&db)))
         goto out;
-    if ((rc = gy_monitor_check_deployment(db, pos[0], &win, &cfg, &rep))) {
+    rc = tumbling ? gy_monitor_check_tumbling(db, pos[0], &win, &cfg, &tw, &rep)
+                  : gy_monitor_check_deployment(db, pos[0], &win, &cfg, &rep);
+    if (rc) {
         ex = gy_cli_fail(rc, "drift report");
+        goto out;
+    }
+    if (!rep) {
+        /* Tumbling: no full new window since the last report; nothing is stored. */
+        if (!gy_cli_get(o, NOPTS(o), "--quiet"))
+            printf("drift report %s: %s; nothing stored\n", pos[0], tw.reason);
+        ex = GY_EXIT_OK;
         goto out;
     }
     if ((ex = emit_reports(rep, json_path, html_path, &json_text)))
         goto out;
-    if (!gy_cli_get(o, NOPTS(o), "--no-store") &&
-        (rc = gy_monitor_history_add(db, pos[0], rep->drift, json_text, &id))) {
+    if (tumbling)
+        rc = gy_monitor_history_add_window(db, pos[0], rep->drift, json_text, &tw, &id);
+    else if (!gy_cli_get(o, NOPTS(o), "--no-store"))
+        rc = gy_monitor_history_add(db, pos[0], rep->drift, json_text, &id);
+    if (rc) {
         ex = gy_cli_fail(rc, "drift report");
         goto out;
     }
     if (am && *am && (rc = gy_monitor_alert_sync(db, am, pos[0], rep, &sent))) {
         ex = gy_cli_fail(rc, "drift alert (the report was stored; the next report retries)");
+        goto out;
+    }
+    if (wh && *wh && (rc = gy_monitor_webhook_sync(db, wh, pos[0], rep, id, &wsent))) {
+        ex = gy_cli_fail(rc, "drift webhook (the report was stored; the next report retries)");
         goto out;
     }
     if (!gy_cli_get(o, NOPTS(o), "--quiet") && !(json_path && strcmp(json_path, "-") == 0) &&
@@ -463,6 +516,8 @@ static int cmd_report(int argc, char **argv)
             printf("stored as report %lld of %s\n", (long long)id, pos[0]);
         if (sent)
             printf("alert GyreDataDrift for %s %s\n", pos[0], sent > 0 ? "fired" : "resolved");
+        if (wsent)
+            printf("webhook: GyreDataDrift for %s %s\n", pos[0], wsent > 0 ? "fired" : "resolved");
     }
     ex = (rep->drift && gy_cli_get(o, NOPTS(o), "--fail-on-drift")) ? GY_EXIT_DRIFT : GY_EXIT_OK;
 out:
@@ -543,13 +598,16 @@ const struct gy_cli_cmd gy_cli_drift_cmds[] = {
      "Jensen-Shannon, z-test); exit 4 with --fail-on-drift when the dataset drifted",
      cmd_check},
     {"drift report",
-     "DEPLOYMENT [--model-version N] [--last-rows N] [--json FILE|-] [--html FILE] "
+     "DEPLOYMENT [--model-version N] [--last-rows N | --window DURATION | --tumbling "
+     "rows:N|time:DURATION] [--json FILE|-] [--html FILE] "
      "[--threshold [FEATURE:]STAT=VALUE,...] [--alpha A] [--drift-share S] [--fail-on-drift] "
-     "[--no-store] [--alertmanager URL] [--quiet]",
-     "compare a deployment's logged inputs with the training data of the model version that "
-     "answered; store the report in the history; fire or resolve the GyreDataDrift alert in "
-     "Alertmanager (--alertmanager or GYRE_ALERTMANAGER_URL); exit 4 with --fail-on-drift on "
-     "drift",
+     "[--no-store] [--alertmanager URL] [--alert-webhook URL] [--quiet]",
+     "compare a deployment's logged inputs (and outputs, against the model's training scores) "
+     "with the training data of the model version that answered, over all rows, a sliding "
+     "window or the next full tumbling window; store the report in the history; fire or "
+     "resolve the GyreDataDrift alert in Alertmanager (--alertmanager or "
+     "GYRE_ALERTMANAGER_URL) and a webhook (--alert-webhook or GYRE_ALERT_WEBHOOK_URL); exit 4 "
+     "with --fail-on-drift on drift",
      cmd_report},
     {"drift history", "DEPLOYMENT [--limit N] [--json]",
      "list the stored drift reports of a deployment, newest first", cmd_history},

@@ -18,10 +18,16 @@
  * no CORS headers. --tls-cert/--tls-key serve HTTPS; --tls-client-ca/--tls-client-role let
  * clients authenticate with a certificate from that CA instead of a token (principal
  * "cert:<CN>" with that role). docs/security.md is the guide.
+ *
+ * With --drift-every DURATION it also runs the drift monitor (src/monitor/service.c): a
+ * background thread with its own store connection that reports drift over every logging
+ * deployment's served traffic, stores the reports and fires/resolves the Alertmanager and
+ * webhook alerts (docs/drift.md).
  */
 #include "api/api.h"
 #include "auth/auth.h"
 #include "cli/cli.h"
+#include "monitor/monitor.h"
 #include "pipeline/pipeline.h"
 #include "http/http.h"
 #include "serving/serving.h"
@@ -419,6 +425,66 @@ static enum gy_status read_pem(const char *flag, const char *path, const char *l
     return GY_OK;
 }
 
+/*
+ * The drift monitor's flags: --drift-every DURATION (off without it), --drift-window
+ * rows:N|time:DURATION (default rows:5000), --drift-tumbling, --drift-share S, and the alert
+ * targets
+ * --alertmanager / GYRE_ALERTMANAGER_URL and --alert-webhook / GYRE_ALERT_WEBHOOK_URL (from
+ * the operator only, never from a request).
+ */
+static int drift_options(const struct gy_cli_opt *o, size_t n, struct gy_monitor_service_opts *d)
+{
+    const char *v, *w = gy_cli_get(o, n, "--drift-window");
+    uint64_t rows = 5000;
+    int64_t us = 0;
+    memset(d, 0, sizeof *d);
+    if ((v = gy_cli_get(o, n, "--drift-every")) && gy_monitor_duration_parse(v, &d->every_us)) {
+        fprintf(stderr, "gyre: --drift-every: %s\n", gy_error_msg());
+        return GY_EXIT_USAGE;
+    }
+    if (!v && (w || gy_cli_get(o, n, "--drift-tumbling") || gy_cli_get(o, n, "--drift-share"))) {
+        fprintf(stderr,
+                "gyre: --drift-window, --drift-tumbling and --drift-share need --drift-every\n");
+        return GY_EXIT_USAGE;
+    }
+    if ((v = gy_cli_get(o, n, "--drift-share"))) {
+        char *end;
+        d->drift_share = strtod(v, &end);
+        if (*v == '\0' || *end != '\0' || !(d->drift_share > 0 && d->drift_share <= 1)) {
+            fprintf(stderr, "gyre: --drift-share must be a number in (0, 1], not \"%s\"\n", v);
+            return GY_EXIT_USAGE;
+        }
+    }
+    if (w && gy_monitor_window_parse(w, &rows, &us)) {
+        fprintf(stderr, "gyre: --drift-window: %s\n", gy_error_msg());
+        return GY_EXIT_USAGE;
+    }
+    d->tumbling = gy_cli_get(o, n, "--drift-tumbling") != NULL;
+    if (d->tumbling) {
+        d->win.tumbling_rows = rows;
+        d->win.tumbling_us = us;
+    } else {
+        d->win.last_rows = rows;
+        d->win.last_us = us;
+    }
+    d->alertmanager = gy_cli_get(o, n, "--alertmanager");
+    if (!d->alertmanager || !*d->alertmanager)
+        d->alertmanager = getenv("GYRE_ALERTMANAGER_URL");
+    if (d->alertmanager && !*d->alertmanager)
+        d->alertmanager = NULL;
+    d->webhook = gy_cli_get(o, n, "--alert-webhook");
+    if (!d->webhook || !*d->webhook)
+        d->webhook = getenv("GYRE_ALERT_WEBHOOK_URL");
+    if (d->webhook && !*d->webhook)
+        d->webhook = NULL;
+    if ((d->alertmanager && gy_monitor_alert_url_check(d->alertmanager)) ||
+        (d->webhook && gy_monitor_webhook_url_check(d->webhook))) {
+        fprintf(stderr, "gyre: %s\n", gy_error_msg());
+        return GY_EXIT_USAGE;
+    }
+    return GY_EXIT_OK;
+}
+
 static enum gy_http_access_log access_log_mode(int quiet)
 {
     const char *v = getenv("GYRE_ACCESS_LOG");
@@ -460,6 +526,12 @@ static int cmd_server(int argc, char **argv)
         {"--tls-client-required", NULL, 0, NULL, 0},
         {"--no-pipelines", NULL, 0, NULL, 0},
         {"--pipeline-tick-ms", NULL, 1, NULL, 0},
+        {"--drift-every", NULL, 1, NULL, 0},
+        {"--drift-window", NULL, 1, NULL, 0},
+        {"--drift-tumbling", NULL, 0, NULL, 0},
+        {"--drift-share", NULL, 1, NULL, 0},
+        {"--alertmanager", NULL, 1, NULL, 0},
+        {"--alert-webhook", NULL, 1, NULL, 0},
     };
     char *pos[64];
     size_t npos;
@@ -472,6 +544,8 @@ static int cmd_server(int argc, char **argv)
     struct auth_state *auth = NULL;
     struct gy_pipeline_service *pipelines = NULL;
     unsigned pipeline_tick_ms = 1000;
+    struct gy_monitor_service *drift_mon = NULL;
+    struct gy_monitor_service_opts dopts;
     struct gy_buf cert = {0}, key = {0}, ca = {0};
     const char *v, *ready, *host, *cert_path, *key_path, *ca_path, *ca_role;
     enum gy_auth_role cert_role = GY_AUTH_ROLE_NONE;
@@ -545,6 +619,8 @@ static int cmd_server(int argc, char **argv)
         }
         pipeline_tick_ms = (unsigned)n;
     }
+    if ((ex = drift_options(o, NOPTS(o), &dopts)))
+        return ex;
     scfg.allow_inf = gy_cli_get(o, NOPTS(o), "--allow-inf") != NULL;
     if ((v = gy_cli_get(o, NOPTS(o), "--max-elements"))) {
         if (parse_uint(v, 1, (int64_t)1 << 32, &n)) {
@@ -698,6 +774,14 @@ static int cmd_server(int argc, char **argv)
             goto out;
         }
     }
+    if (dopts.every_us > 0) {
+        /* The drift monitor: reports over served traffic, alerts, the pipelines' drift
+         * trigger, all without a CLI call. */
+        if ((rc = gy_monitor_service_start(acfg.home, acfg.db_url, &dopts, &drift_mon))) {
+            ex = gy_cli_fail(rc, "cannot start the drift monitor");
+            goto out;
+        }
+    }
     if ((rc = gy_http_server_start(srv))) {
         ex = gy_cli_fail(rc, cert_path ? "cannot start (check that --tls-key matches --tls-cert)"
                                        : NULL);
@@ -726,6 +810,7 @@ static int cmd_server(int argc, char **argv)
     if (gy_http_server_shutdown(srv, SHUTDOWN_GRACE_MS) == GY_OK)
         gy_log(GY_LOG_INFO, "server stopped");
 out:
+    gy_monitor_service_stop(drift_mon);
     gy_pipeline_service_stop(pipelines);
     gy_http_server_free(srv);
     auth_state_free(auth);
@@ -748,7 +833,10 @@ const struct gy_cli_cmd gy_cli_server_cmds[] = {
      "[--insecure-no-auth] [--poll-ms MS] [--allow-inf] [--max-elements N] "
      "[--not-ready-status 503|400] [--auth] [--tls-cert FILE --tls-key FILE] "
      "[--tls-client-ca FILE --tls-client-role ROLE [--tls-client-required]] "
-     "[--no-pipelines] [--pipeline-tick-ms MS]",
+     "[--no-pipelines] [--pipeline-tick-ms MS] [--drift-every DURATION "
+     "[--drift-window rows:N|time:DURATION] [--drift-tumbling] [--drift-share S]] "
+     "[--alertmanager URL] "
+     "[--alert-webhook URL]",
      "run the HTTP API server (native, MLflow-compatible, V2 inference, /metrics) until "
      "SIGTERM",
      cmd_server},

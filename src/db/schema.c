@@ -598,6 +598,43 @@ static const struct gy_db_migration migrations[] = {
         " UNIQUE (pipeline, active));"
         "CREATE INDEX pipeline_runs_pipeline ON pipeline_runs (pipeline, id);",
     },
+    /*
+     * Drift monitoring of served traffic (src/monitor): drift_windows keeps, per deployment and
+     * tumbling window spec, the end of the last window reported (a log row position or a time),
+     * so that the next report covers the next full window; drift_webhooks keeps whether the
+     * webhook was told that a deployment's GyreDataDrift alert is firing (sent only on a change,
+     * like drift_alerts for Alertmanager).
+     */
+    {
+        9,
+        "monitor: tumbling window state and webhook alert state",
+        "CREATE TABLE drift_windows ("
+        " deployment TEXT NOT NULL,"
+        " spec TEXT NOT NULL,"
+        " window_end BIGINT NOT NULL,"
+        " report_id BIGINT NOT NULL,"
+        " updated_us BIGINT NOT NULL,"
+        " PRIMARY KEY (deployment, spec));"
+        "CREATE TABLE drift_webhooks ("
+        " deployment TEXT PRIMARY KEY,"
+        " firing BIGINT NOT NULL,"
+        " starts_us BIGINT NOT NULL,"
+        " report_id BIGINT NOT NULL,"
+        " updated_us BIGINT NOT NULL);",
+        "CREATE TABLE drift_windows ("
+        " deployment TEXT NOT NULL,"
+        " spec TEXT NOT NULL,"
+        " window_end BIGINT NOT NULL,"
+        " report_id BIGINT NOT NULL,"
+        " updated_us BIGINT NOT NULL,"
+        " PRIMARY KEY (deployment, spec));"
+        "CREATE TABLE drift_webhooks ("
+        " deployment TEXT PRIMARY KEY,"
+        " firing BIGINT NOT NULL,"
+        " starts_us BIGINT NOT NULL,"
+        " report_id BIGINT NOT NULL,"
+        " updated_us BIGINT NOT NULL);",
+    },
 };
 
 static const char version_table_sql[] = "CREATE TABLE IF NOT EXISTS gy_schema_version ("

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * alert.c - drift alerts through Alertmanager's v2 API. A report that finds drift fires the
- * alert GyreDataDrift{deployment, severity} (POST /api/v2/alerts with startsAt); a later
- * report without drift resolves it (the same labels with endsAt = now). Whether the alert is
+ * alert.c - drift alerts through Alertmanager's v2 API and a generic webhook. A report that finds
+ * drift fires the alert GyreDataDrift{deployment, severity} (POST /api/v2/alerts with startsAt); a
+ * later report without drift resolves it (the same labels with endsAt = now). Whether the alert is
  * firing is kept per deployment in the metadata store (drift_alerts), so an alert is only sent
- * when the state changes, and a failed send is retried by the next report.
+ * when the state changes, and a failed send is retried by the next report. The webhook gets
+ * {"status": "firing"|"resolved", "alert", "deployment", "report_id", "drifted_features",
+ * "reason", "time"} on the same changes, with its own state (drift_webhooks), so that one
+ * target being down does not hold back the other.
  *
  * gyre has no HTTP client library: a minimal HTTP/1.1 POST over a plain TCP socket, http://
  * only, with connect and I/O timeouts, that checks for a 2xx status. The URL comes from the
@@ -37,17 +40,17 @@ static enum gy_status parse_url(const char *u, struct url *out)
     size_t hl;
     memset(out, 0, sizeof(*out));
     if (!u || strlen(u) >= URL_MAX)
-        return gy_error_set(GY_E_INVALID, "the Alertmanager URL is missing or too long");
+        return gy_error_set(GY_E_INVALID, "the URL is missing or too long");
     if (strncmp(u, "http://", 7) != 0)
         return gy_error_set(GY_E_INVALID,
-                            "the Alertmanager URL must start with http:// (https is not "
-                            "supported): \"%s\"",
+                            "the URL must start with http:// (https is not supported): "
+                            "\"%s\"",
                             u);
     h = u + 7;
     slash = strchr(h, '/');
     he = slash ? slash : h + strlen(h);
     if (memchr(h, '@', (size_t)(he - h)))
-        return gy_error_set(GY_E_INVALID, "the Alertmanager URL must not hold credentials");
+        return gy_error_set(GY_E_INVALID, "the URL must not hold credentials");
     if (*h == '[') {
         const char *rb = memchr(h, ']', (size_t)(he - h));
         if (!rb)
@@ -93,7 +96,8 @@ static enum gy_status parse_url(const char *u, struct url *out)
 enum gy_status gy_monitor_alert_url_check(const char *url)
 {
     struct url u;
-    return parse_url(url, &u);
+    enum gy_status rc = parse_url(url, &u);
+    return rc ? gy_error_wrap(rc, "Alertmanager") : GY_OK;
 }
 
 /* Waits for @p ev on @p fd until @p deadline_ns (monotonic). */
@@ -104,12 +108,12 @@ static enum gy_status wait_fd(int fd, short ev, int64_t deadline_ns, const char 
         int64_t left = (deadline_ns - gy_time_mono_ns()) / 1000000;
         int n;
         if (left <= 0)
-            return gy_error_set(GY_E_IO, "Alertmanager: timed out %s", what);
+            return gy_error_set(GY_E_IO, "HTTP POST: timed out %s", what);
         n = poll(&pf, 1, (int)GY_MIN(left, 60000));
         if (n > 0)
             return GY_OK;
         if (n < 0 && errno != EINTR)
-            return gy_error_set(GY_E_IO, "Alertmanager: poll: %s", strerror(errno));
+            return gy_error_set(GY_E_IO, "HTTP POST: poll: %s", strerror(errno));
     }
 }
 
@@ -122,9 +126,8 @@ static enum gy_status connect_to(const struct url *u, int64_t deadline_ns, int *
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     if ((e = getaddrinfo(u->host, u->port, &hints, &res)) != 0)
-        return gy_error_set(GY_E_IO, "Alertmanager: cannot resolve %s: %s", u->host,
-                            gai_strerror(e));
-    gy_error_set(GY_E_IO, "Alertmanager: no address for %s", u->host);
+        return gy_error_set(GY_E_IO, "HTTP POST: cannot resolve %s: %s", u->host, gai_strerror(e));
+    gy_error_set(GY_E_IO, "HTTP POST: no address for %s", u->host);
     for (ai = res; ai; ai = ai->ai_next) {
         int err = 0;
         socklen_t len = sizeof(err);
@@ -137,7 +140,7 @@ static enum gy_status connect_to(const struct url *u, int64_t deadline_ns, int *
             rc = GY_OK;
             break;
         }
-        gy_error_set(GY_E_IO, "Alertmanager: cannot connect to %s:%s: %s", u->host, u->port,
+        gy_error_set(GY_E_IO, "HTTP POST: cannot connect to %s:%s: %s", u->host, u->port,
                      strerror(err ? err : errno));
         close(fd);
         fd = -1;
@@ -169,8 +172,8 @@ enum gy_status gy_monitor_http_post(const char *url, const char *path, const cha
                        "POST %s%s HTTP/1.1\r\nHost: %s%s%s:%s\r\nUser-Agent: gyre\r\n"
                        "Content-Type: application/json\r\nContent-Length: %zu\r\n"
                        "Connection: close\r\n\r\n",
-                       u.prefix, path, strchr(u.host, ':') ? "[" : "", u.host,
-                       strchr(u.host, ':') ? "]" : "", u.port, len);
+                       u.prefix, *u.prefix || *path ? path : "/", strchr(u.host, ':') ? "[" : "",
+                       u.host, strchr(u.host, ':') ? "]" : "", u.port, len);
     if (rc == GY_OK)
         rc = gy_buf_append(&req, body, len);
     if (rc)
@@ -185,7 +188,7 @@ enum gy_status gy_monitor_http_post(const char *url, const char *path, const cha
             if ((rc = wait_fd(fd, POLLOUT, deadline, "sending")))
                 goto out;
         } else {
-            rc = gy_error_set(GY_E_IO, "Alertmanager: send: %s", strerror(errno));
+            rc = gy_error_set(GY_E_IO, "HTTP POST: send: %s", strerror(errno));
             goto out;
         }
     }
@@ -200,20 +203,19 @@ enum gy_status gy_monitor_http_post(const char *url, const char *path, const cha
             if ((rc = wait_fd(fd, POLLIN, deadline, "waiting for the answer")))
                 goto out;
         } else {
-            rc = gy_error_set(GY_E_IO, "Alertmanager: recv: %s", strerror(errno));
+            rc = gy_error_set(GY_E_IO, "HTTP POST: recv: %s", strerror(errno));
             goto out;
         }
     }
     resp[got] = '\0';
     if (sscanf(resp, "HTTP/%d.%d %3d", &maj, &min, &code) != 3 || code < 100 || code > 599) {
-        rc = gy_error_set(GY_E_IO, "Alertmanager at %s answered no HTTP status line", url);
+        rc = gy_error_set(GY_E_IO, "%s answered no HTTP status line", url);
         goto out;
     }
     *status = code;
     if (code < 200 || code > 299) {
         const char *b = strstr(resp, "\r\n\r\n");
-        rc = gy_error_set(GY_E_IO, "Alertmanager at %s answered HTTP %d: %.200s", url, code,
-                          b ? b + 4 : "");
+        rc = gy_error_set(GY_E_IO, "%s answered HTTP %d: %.200s", url, code, b ? b + 4 : "");
     }
 out:
     if (fd >= 0)
@@ -227,20 +229,24 @@ static json_t *alert_json(const char *deployment, const char *severity,
                           const struct gy_monitor_report *r, int64_t starts_us, int64_t ends_us)
 {
     char s[32], e[32];
-    struct gy_buf feats;
+    struct gy_buf feats, outs;
     json_t *a;
     gy_buf_init(&feats, 1 << 20);
-    for (size_t i = 0; r && i < r->nfeatures; i++)
+    gy_buf_init(&outs, 1 << 20);
+    for (size_t i = 0; r && i < r->nfeatures; i++) {
+        struct gy_buf *to = r->features[i].prediction ? &outs : &feats;
         if (r->features[i].drift)
-            gy_buf_printf(&feats, "%s%s", feats.len ? ", " : "", r->features[i].name);
+            gy_buf_printf(to, "%s%s", to->len ? ", " : "", r->features[i].name);
+    }
     gy_time_format(starts_us, s);
     gy_time_format(ends_us, e);
-    a = json_pack("[{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}, s:s, s:s}]", "labels", "alertname",
+    a = json_pack("[{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}, s:s, s:s}]", "labels", "alertname",
                   "GyreDataDrift", "deployment", deployment, "severity", severity, "annotations",
                   "summary", "data drift in the inputs of a deployment", "drifted_features",
-                  feats.len ? feats.data : "", "description", r && r->reason ? r->reason : "",
-                  "startsAt", s, "endsAt", e);
+                  feats.len ? feats.data : "", "drifted_outputs", outs.len ? outs.data : "",
+                  "description", r && r->reason ? r->reason : "", "startsAt", s, "endsAt", e);
     gy_buf_free(&feats);
+    gy_buf_free(&outs);
     return a;
 }
 
@@ -278,8 +284,10 @@ enum gy_status gy_monitor_alert_sync(struct gy_db *db, const char *url, const ch
     }
     if ((rc = gy_json_dump(a, &b)))
         goto out;
-    if ((rc = gy_monitor_http_post(url, "/api/v2/alerts", b.data, b.len, 5000, &status)))
+    if ((rc = gy_monitor_http_post(url, "/api/v2/alerts", b.data, b.len, 5000, &status))) {
+        gy_error_wrap(rc, "Alertmanager");
         goto out;
+    }
     *sent = r->drift ? 1 : -1;
     p[1] = GY_DB_P_INT(r->drift ? 1 : 0);
     p[2] = GY_DB_P_INT(r->drift ? now : starts);
@@ -299,6 +307,91 @@ enum gy_status gy_monitor_alert_sync(struct gy_db *db, const char *url, const ch
 out:
     gy_db_rows_free(rows);
     json_decref(a);
+    gy_buf_free(&b);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ webhook */
+
+enum gy_status gy_monitor_webhook_url_check(const char *url)
+{
+    struct url u;
+    enum gy_status rc = parse_url(url, &u);
+    return rc ? gy_error_wrap(rc, "webhook") : GY_OK;
+}
+
+enum gy_status gy_monitor_webhook_sync(struct gy_db *db, const char *url, const char *deployment,
+                                       const struct gy_monitor_report *r, int64_t report_id,
+                                       int *sent)
+{
+    struct gy_db_rows *rows = NULL;
+    struct gy_db_param p[5];
+    int64_t now = gy_time_wall_us(), starts = now;
+    int firing = 0, status = 0;
+    json_t *a = NULL, *feats = NULL;
+    struct gy_buf b;
+    char ts[32];
+    enum gy_status rc;
+
+    *sent = 0;
+    gy_buf_init(&b, (size_t)16 << 20);
+    p[0] = GY_DB_P_TEXT(deployment);
+    rc = gy_db_query(db, "SELECT firing, starts_us FROM drift_webhooks WHERE deployment = $1", p, 1,
+                     &rows);
+    if (rc)
+        goto out;
+    if (gy_db_rows_count(rows) > 0) {
+        firing = gy_db_rows_int(rows, 0, 0) != 0;
+        starts = gy_db_rows_int(rows, 0, 1);
+    }
+    if (!!r->drift == firing)
+        goto out; /* no change: nothing to send */
+    if (!(feats = json_array())) {
+        rc = gy_error_set(GY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < r->nfeatures; i++)
+        if (r->features[i].drift && !r->features[i].prediction &&
+            json_array_append_new(feats, json_string(r->features[i].name))) {
+            rc = gy_error_set(GY_E_NOMEM, "out of memory");
+            goto out;
+        }
+    gy_time_format(now, ts);
+    a = json_pack("{s:s, s:s, s:s, s:I, s:O, s:s, s:s}", "status", r->drift ? "firing" : "resolved",
+                  "alert", "GyreDataDrift", "deployment", deployment, "report_id",
+                  (json_int_t)report_id, "drifted_features", feats, "reason",
+                  r->reason ? r->reason : "", "time", ts);
+    if (!a) {
+        rc = gy_error_set(GY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = gy_json_dump(a, &b)))
+        goto out;
+    if ((rc = gy_monitor_http_post(url, "", b.data, b.len, 5000, &status))) {
+        gy_error_wrap(rc, "webhook");
+        goto out;
+    }
+    *sent = r->drift ? 1 : -1;
+    p[1] = GY_DB_P_INT(r->drift ? 1 : 0);
+    p[2] = GY_DB_P_INT(r->drift ? now : starts);
+    p[3] = GY_DB_P_INT(report_id);
+    p[4] = GY_DB_P_INT(now);
+    if ((rc = gy_db_begin(db)))
+        goto out;
+    rc = gy_db_exec(db, "DELETE FROM drift_webhooks WHERE deployment = $1", p, 1, NULL);
+    if (rc == GY_OK)
+        rc = gy_db_exec(db,
+                        "INSERT INTO drift_webhooks (deployment, firing, starts_us, report_id, "
+                        "updated_us) VALUES ($1, $2, $3, $4, $5)",
+                        p, 5, NULL);
+    if (rc)
+        gy_db_rollback(db);
+    else
+        rc = gy_db_commit(db);
+out:
+    gy_db_rows_free(rows);
+    json_decref(a);
+    json_decref(feats);
     gy_buf_free(&b);
     return rc;
 }

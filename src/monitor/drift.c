@@ -604,7 +604,7 @@ enum gy_status gy_monitor_decide(struct gy_monitor_report *r, const struct gy_mo
         return gy_error_set(GY_E_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < r->nfeatures; i++)
-        if (r->features[i].status == GY_MONITOR_OK)
+        if (r->features[i].status == GY_MONITOR_OK && !r->features[i].prediction)
             p[m++] = r->features[i].p_value;
     if ((rc = gy_monitor_bh_adjust(p, m, adj))) {
         gy_free(p);
@@ -615,7 +615,8 @@ enum gy_status gy_monitor_decide(struct gy_monitor_report *r, const struct gy_mo
         r->features[i].importance_rank = 0;
     for (size_t k = 0; k < cfg->nimportance; k++)
         for (size_t i = 0; i < r->nfeatures; i++)
-            if (strcmp(r->features[i].name, cfg->importance[k]) == 0 &&
+            if (!r->features[i].prediction &&
+                strcmp(r->features[i].name, cfg->importance[k]) == 0 &&
                 !r->features[i].importance_rank) {
                 r->features[i].importance_rank = (int)++rank;
                 break;
@@ -642,7 +643,7 @@ enum gy_status gy_monitor_decide(struct gy_monitor_report *r, const struct gy_mo
             f->quality_message =
                 fmt("%.4g of the values are categories never seen in the reference", f->unseen);
         }
-        if (f->status != GY_MONITOR_OK) {
+        if (f->status != GY_MONITOR_OK || f->prediction) {
             f->drift = 0;
             continue;
         }
@@ -660,6 +661,30 @@ enum gy_status gy_monitor_decide(struct gy_monitor_report *r, const struct gy_mo
             }
         }
     }
+    /* Prediction records: their own Benjamini-Hochberg family and verdict (any output). */
+    m = 0;
+    for (size_t i = 0; i < r->nfeatures; i++)
+        if (r->features[i].status == GY_MONITOR_OK && r->features[i].prediction)
+            p[m++] = r->features[i].p_value;
+    if ((rc = gy_monitor_bh_adjust(p, m, adj))) {
+        gy_free(p);
+        gy_free(adj);
+        return rc;
+    }
+    r->prediction_checked = r->prediction_drifted = 0;
+    m = 0;
+    for (size_t i = 0; i < r->nfeatures; i++) {
+        struct gy_monitor_feature *f = &r->features[i];
+        if (f->status != GY_MONITOR_OK || !f->prediction)
+            continue;
+        f->p_adjusted = adj[m++];
+        f->alpha = threshold(cfg, f->name, "alpha");
+        f->effect_threshold = threshold(cfg, f->name, f->effect_name);
+        f->drift = f->effect >= f->effect_threshold && f->p_adjusted < f->alpha;
+        r->prediction_checked++;
+        r->prediction_drifted += f->drift != 0;
+    }
+    r->prediction_drift = r->prediction_drifted > 0;
     gy_free(p);
     gy_free(adj);
     r->share = r->checked ? (double)r->drifted / (double)r->checked : 0.0;

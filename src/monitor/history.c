@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * history.c - stored drift reports. Each `gyre drift report` of a deployment is kept in the
- * metadata store's drift_reports table (schema migration 7) with its verdict and its JSON
- * report, which gives a queryable history per deployment and the latest state that the
- * Prometheus gauges read.
+ * history.c - stored drift reports. Each `gyre drift report` of a deployment (and each round of
+ * the in-server monitor) is kept in the metadata store's drift_reports table (schema migration
+ * 7) with its verdict and its JSON report, which gives a queryable history per deployment and
+ * the latest state that the Prometheus gauges read. A report of a tumbling window also records
+ * the window's end in drift_windows (migration 9) in the same transaction, so that the next
+ * report starts after it.
  */
 #include "monitor/monitor.h"
 
@@ -11,10 +13,12 @@
 
 #define MAX_REPORT_BYTES ((size_t)64 << 20)
 
-enum gy_status gy_monitor_history_add(struct gy_db *db, const char *deployment, int drift,
-                                      const char *report_json, int64_t *id)
+/* Stores the report and, when @p tw is not NULL, the end of its tumbling window: one
+ * transaction. */
+static enum gy_status add(struct gy_db *db, const char *deployment, int drift,
+                          const char *report_json, const struct gy_monitor_tumble *tw, int64_t *id)
 {
-    struct gy_db_param p[4];
+    struct gy_db_param p[4], w[5];
     int64_t now = gy_time_wall_us(), got = 0;
     enum gy_status rc;
     if (!deployment || !*deployment || !report_json)
@@ -34,6 +38,20 @@ enum gy_status gy_monitor_history_add(struct gy_db *db, const char *deployment, 
     if (rc == GY_OK)
         rc = gy_db_query_int(db, "SELECT MAX(id) FROM drift_reports WHERE deployment = $1", p, 1,
                              &got);
+    if (rc == GY_OK && tw) {
+        w[0] = GY_DB_P_TEXT(deployment);
+        w[1] = GY_DB_P_TEXT(tw->spec);
+        w[2] = GY_DB_P_INT(tw->end);
+        w[3] = GY_DB_P_INT(got);
+        w[4] = GY_DB_P_INT(now);
+        rc = gy_db_exec(db, "DELETE FROM drift_windows WHERE deployment = $1 AND spec = $2", w, 2,
+                        NULL);
+        if (rc == GY_OK)
+            rc = gy_db_exec(db,
+                            "INSERT INTO drift_windows (deployment, spec, window_end, report_id, "
+                            "updated_us) VALUES ($1, $2, $3, $4, $5)",
+                            w, 5, NULL);
+    }
     if (rc) {
         gy_db_rollback(db);
         return gy_error_wrap(rc, "storing the drift report of %s", deployment);
@@ -43,6 +61,21 @@ enum gy_status gy_monitor_history_add(struct gy_db *db, const char *deployment, 
     if (id)
         *id = got;
     return GY_OK;
+}
+
+enum gy_status gy_monitor_history_add(struct gy_db *db, const char *deployment, int drift,
+                                      const char *report_json, int64_t *id)
+{
+    return add(db, deployment, drift, report_json, NULL, id);
+}
+
+enum gy_status gy_monitor_history_add_window(struct gy_db *db, const char *deployment, int drift,
+                                             const char *report_json,
+                                             const struct gy_monitor_tumble *tw, int64_t *id)
+{
+    if (!tw || !tw->spec[0])
+        return gy_error_set(GY_E_INVALID, "a tumbling window needs its spec");
+    return add(db, deployment, drift, report_json, tw, id);
 }
 
 /* Rows (deployment, id, created_us, drift, report) as a JSON array. */

@@ -332,6 +332,9 @@ struct gy_monitor_feature {
     int quality_alert;
     char *quality_message;
     struct gy_monitor_hist hist;
+    /** 1: a prediction record (served outputs against the model's own training scores;
+     * statistics psi, chi2 and jensenshannon on the score histogram); 0: a model input. */
+    int prediction;
 };
 
 /**
@@ -357,6 +360,14 @@ struct gy_monitor_report {
     int drift;
     char *reason;
     int64_t created_us;
+    /* prediction drift: a separate verdict over the prediction records (any drifted output) */
+    size_t prediction_checked, prediction_drifted;
+    int prediction_drift;
+    /* the window of served traffic, for deployment reports (window_kind NULL: none) */
+    const char *window_kind;          /* static: "all", "sliding", "tumbling" */
+    const char *window_unit;          /* static: "rows" or "time" (NULL for "all") */
+    int64_t window_size;              /* rows, or microseconds */
+    int64_t window_start, window_end; /* tumbling: log row positions [start, end) or times (us) */
 };
 
 /**
@@ -394,9 +405,31 @@ enum gy_status gy_monitor_report_html(const struct gy_monitor_report *r, struct 
 
 /** Which logged requests of a deployment a report covers. */
 struct gy_monitor_window {
-    int64_t model_version; /* only the rows this model version answered; 0 = the version of the
-                            * latest logged row */
-    uint64_t last_rows;    /* only the last N of those rows; 0 = all */
+    int64_t model_version;  /* only the rows this model version answered; 0 = the version of the
+                             * latest logged row */
+    uint64_t last_rows;     /* sliding: only the last N of those rows; 0 = all */
+    int64_t last_us;        /* sliding: only rows whose time is at most this old (us); 0 = off */
+    uint64_t tumbling_rows; /* tumbling (gy_monitor_check_tumbling): windows of N rows */
+    int64_t tumbling_us;    /* tumbling: windows of this duration (us), aligned to the epoch */
+};
+
+/**
+ * Parses a duration: a positive whole number with a unit "ms", "s", "m", "h", "d" or "w"
+ * ("90s", "1h"), at most 10 years. *us: microseconds. GY_E_INVALID otherwise.
+ */
+enum gy_status gy_monitor_duration_parse(const char *s, int64_t *us);
+
+/**
+ * Parses a window spec "rows:N" (N in 1..10^9) or "time:DURATION": exactly one of *rows and
+ * *us is set, the other 0. GY_E_INVALID otherwise.
+ */
+enum gy_status gy_monitor_window_parse(const char *s, uint64_t *rows, int64_t *us);
+
+/** The tumbling window a report covers, and the state key it advances. */
+struct gy_monitor_tumble {
+    char spec[96];      /* state key: "rows:N" or "time:Dus", "/vV" when a version was asked */
+    int64_t start, end; /* log row positions [start, end) or times [start, end) in us */
+    char reason[256];   /* when no full new window: why (for people) */
 };
 
 /**
@@ -413,7 +446,29 @@ enum gy_status gy_monitor_check_deployment(struct gy_db *db, const char *deploym
                                            const struct gy_monitor_config *cfg,
                                            struct gy_monitor_report **out);
 
+/**
+ * Tumbling windows of served traffic: the next full window (win->tumbling_rows rows of the
+ * model version, or the epoch-aligned win->tumbling_us period with rows, complete once its end
+ * is 3 s in the past) after the end stored for this deployment and spec (drift_windows; none:
+ * from the log's first row). *out NULL (GY_OK) when no full new window has accumulated,
+ * with tw->reason saying so. Store the report with gy_monitor_history_add_window(tw) to
+ * advance the state. Otherwise as gy_monitor_check_deployment.
+ */
+enum gy_status gy_monitor_check_tumbling(struct gy_db *db, const char *deployment,
+                                         const struct gy_monitor_window *win,
+                                         const struct gy_monitor_config *cfg,
+                                         struct gy_monitor_tumble *tw,
+                                         struct gy_monitor_report **out);
+
 /* ------------------------------------------------------------------ report history */
+
+/**
+ * gy_monitor_history_add, and in the same transaction records @p tw->end as the end of the
+ * last reported window of (@p deployment, tw->spec) (drift_windows).
+ */
+enum gy_status gy_monitor_history_add_window(struct gy_db *db, const char *deployment, int drift,
+                                             const char *report_json,
+                                             const struct gy_monitor_tumble *tw, int64_t *id);
 
 /**
  * Stores @p report_json (the JSON report text) as the newest report of @p deployment in the
@@ -461,6 +516,46 @@ enum gy_status gy_monitor_alert_url_check(const char *url);
  */
 enum gy_status gy_monitor_alert_sync(struct gy_db *db, const char *url, const char *deployment,
                                      const struct gy_monitor_report *r, int *sent);
+
+/** Checks that @p url is a webhook URL gy_monitor_http_post accepts (GY_E_INVALID). */
+enum gy_status gy_monitor_webhook_url_check(const char *url);
+
+/**
+ * The generic webhook: when the report's drift verdict differs from what the webhook was last
+ * told for @p deployment (drift_webhooks), POSTs {"status": "firing"|"resolved", "alert":
+ * "GyreDataDrift", "deployment", "report_id", "drifted_features": [...], "reason", "time"} to
+ * @p url (http:// only; the URL comes from the operator's configuration). The state is only
+ * updated after a 2xx answer, so a failed send is retried by the next report.
+ * *sent: 1 fired, -1 resolved, 0 nothing sent.
+ */
+enum gy_status gy_monitor_webhook_sync(struct gy_db *db, const char *url, const char *deployment,
+                                       const struct gy_monitor_report *r, int64_t report_id,
+                                       int *sent);
+
+/* ------------------------------------------------------------------ the in-server monitor */
+
+struct gy_monitor_service;
+
+struct gy_monitor_service_opts {
+    int64_t every_us;             /* period between rounds (> 0) */
+    struct gy_monitor_window win; /* the window (model_version 0: latest answered) */
+    int tumbling;                 /* use win.tumbling_* instead of the sliding last_* */
+    const char *alertmanager;     /* Alertmanager URL or NULL (copied) */
+    const char *webhook;          /* webhook URL or NULL (copied) */
+    double drift_share;           /* the decision's drift share; 0: the default (0.5) */
+};
+
+/**
+ * Starts a background thread with its own store connection (@p home, @p db_url as gy_db_open)
+ * that every opts->every_us runs the deployment report over the configured window for every
+ * deployment whose log_sample is above 0, stores it and syncs the Alertmanager and webhook
+ * alerts. A deployment without a log or lineage yet is skipped quietly (debug log). *out new.
+ */
+enum gy_status gy_monitor_service_start(const char *home, const char *db_url,
+                                        const struct gy_monitor_service_opts *opts,
+                                        struct gy_monitor_service **out);
+/** Stops the thread (waits for a running round) and frees. NULL is a no-op. */
+void gy_monitor_service_stop(struct gy_monitor_service *s);
 
 /* ------------------------------------------------------------------ A/B comparison */
 

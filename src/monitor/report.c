@@ -83,6 +83,7 @@ static json_t *feature_json(const struct gy_monitor_feature *f, enum gy_status *
     }
     put(o, "feature", json_string(f->name), rc);
     put(o, "type", json_string(gy_monitor_kind_name(f->kind)), rc);
+    put(o, "role", json_string(f->prediction ? "prediction" : "input"), rc);
     put(o, "status", json_string(status_name(f->status)), rc);
     put(o, "drift", f->status == GY_MONITOR_OK ? json_boolean(f->drift) : json_null(), rc);
     put(o, "message", str_or_null(f->message), rc);
@@ -97,7 +98,25 @@ static json_t *feature_json(const struct gy_monitor_feature *f, enum gy_status *
         rc);
     st = json_object();
     if (f->status == GY_MONITOR_OK && st) {
-        if (f->kind == GY_MONITOR_NUMERIC) {
+        if (f->prediction) {
+            /* Against the score histogram of the model's training rows (bundle profile). */
+            x = json_object();
+            put(x, "statistic", gy_json_real(f->chi2.statistic), rc);
+            put(x, "p_value", gy_json_real(f->chi2.p_value), rc);
+            put(x, "dof", json_integer(f->chi2.dof), rc);
+            put(st, "chi2", x, rc);
+            put(st, "psi", gy_json_real(f->psi), rc);
+            put(st, "jensenshannon", gy_json_real(f->jensenshannon), rc);
+            x = json_object();
+            put(x, "mean", gy_json_real(f->ref_mean), rc);
+            put(x, "min", gy_json_real(f->ref_min), rc);
+            put(x, "max", gy_json_real(f->ref_max), rc);
+            put(st, "reference", x, rc);
+            x = json_object();
+            put(x, "mean", gy_json_real(f->cur_mean), rc);
+            put(x, "std", gy_json_real(f->cur_std), rc);
+            put(st, "current", x, rc);
+        } else if (f->kind == GY_MONITOR_NUMERIC) {
             x = json_object();
             put(x, "statistic", gy_json_real(f->ks.statistic), rc);
             put(x, "p_value", gy_json_real(f->ks.p_value), rc);
@@ -171,6 +190,7 @@ enum gy_status gy_monitor_report_json(const struct gy_monitor_report *r, json_t 
 {
     enum gy_status rc = GY_OK;
     json_t *o = json_object(), *feats = json_array(), *cfg, *ds;
+    size_t ninputs = 0;
     char ts[32];
 
     *out = NULL;
@@ -179,6 +199,8 @@ enum gy_status gy_monitor_report_json(const struct gy_monitor_report *r, json_t 
         json_decref(feats);
         return gy_error_set(GY_E_NOMEM, "out of memory");
     }
+    for (size_t i = 0; i < r->nfeatures; i++)
+        ninputs += !r->features[i].prediction;
     gy_time_format(r->created_us, ts);
     put(o, "reference",
         json_pack("{s:s, s:I}", "dataset", r->reference ? r->reference : "", "rows",
@@ -192,13 +214,37 @@ enum gy_status gy_monitor_report_json(const struct gy_monitor_report *r, json_t 
     put(o, "drift", json_boolean(r->drift), &rc);
     ds = json_object();
     put(ds, "drift", json_boolean(r->drift), &rc);
-    put(ds, "features", json_integer((json_int_t)r->nfeatures), &rc);
+    put(ds, "features", json_integer((json_int_t)ninputs), &rc);
     put(ds, "checked", json_integer((json_int_t)r->checked), &rc);
     put(ds, "drifted", json_integer((json_int_t)r->drifted), &rc);
     put(ds, "share", gy_json_real(r->share), &rc);
     put(ds, "drift_share", gy_json_real(r->cfg.drift_share), &rc);
     put(ds, "reason", str_or_null(r->reason), &rc);
     put(o, "dataset", ds, &rc);
+    /* Prediction drift: a separate verdict over the outputs (null without prediction records). */
+    put(o, "prediction_drift",
+        ninputs < r->nfeatures ? json_boolean(r->prediction_drift) : json_null(), &rc);
+    if (ninputs < r->nfeatures)
+        put(o, "prediction",
+            json_pack("{s:b, s:I, s:I, s:I}", "drift", r->prediction_drift, "outputs",
+                      (json_int_t)(r->nfeatures - ninputs), "checked",
+                      (json_int_t)r->prediction_checked, "drifted",
+                      (json_int_t)r->prediction_drifted),
+            &rc);
+    if (r->window_kind) {
+        json_t *w = json_object();
+        put(w, "kind", json_string(r->window_kind), &rc);
+        put(w, "unit", r->window_unit ? json_string(r->window_unit) : json_null(), &rc);
+        if (r->window_unit && strcmp(r->window_unit, "rows") == 0)
+            put(w, "rows", json_integer((json_int_t)r->window_size), &rc);
+        else if (r->window_unit)
+            put(w, "duration_us", json_integer((json_int_t)r->window_size), &rc);
+        if (strcmp(r->window_kind, "tumbling") == 0) {
+            put(w, "start", json_integer((json_int_t)r->window_start), &rc);
+            put(w, "end", json_integer((json_int_t)r->window_end), &rc);
+        }
+        put(o, "window", w, &rc);
+    }
     cfg = json_object();
     put(cfg, "alpha", gy_json_real(r->cfg.alpha), &rc);
     put(cfg, "correction", json_string("benjamini-hochberg"), &rc);
@@ -384,7 +430,8 @@ static void feature_html(struct gy_buf *b, enum gy_status *rc, const struct gy_m
 {
     out(b, rc, "<div class=\"feature\" id=\"f%zu\"><h3>", idx);
     esc(b, f->name, rc);
-    out(b, rc, " <span class=\"note\">%s</span> ", gy_monitor_kind_name(f->kind));
+    out(b, rc, " <span class=\"note\">%s</span> ",
+        f->prediction ? "prediction" : gy_monitor_kind_name(f->kind));
     if (f->status != GY_MONITOR_OK)
         out(b, rc, "<span class=\"tag na\">%s</span>",
             f->status == GY_MONITOR_SKIPPED ? "skipped" : "not enough data");
@@ -427,7 +474,14 @@ static void feature_html(struct gy_buf *b, enum gy_status *rc, const struct gy_m
         num(b, rc, thr);                                                                           \
         out(b, rc, "</td></tr>");                                                                  \
     } while (0)
-    if (f->kind == GY_MONITOR_NUMERIC) {
+    if (f->prediction) {
+        ROW("PSI (score histogram)", f->psi, f->effect_threshold, 0);
+        ROW("chi-square", f->chi2.statistic, NAN, 0);
+        ROW("chi-square p-value", f->chi2.p_value, NAN, 1);
+        ROW("Jensen-Shannon (base 2)", f->jensenshannon, NAN, 0);
+        ROW("mean (training scores)", f->ref_mean, NAN, 0);
+        ROW("mean (current)", f->cur_mean, NAN, 0);
+    } else if (f->kind == GY_MONITOR_NUMERIC) {
         int we = strcmp(f->effect_name, "wasserstein_norm") == 0;
         ROW("Wasserstein / ref std", f->wasserstein_norm, we ? f->effect_threshold : NAN, 0);
         ROW("PSI", f->psi, we ? NAN : f->effect_threshold, 0);
@@ -477,6 +531,13 @@ enum gy_status gy_monitor_report_html(const struct gy_monitor_report *r, struct 
         r->drift ? "Drift detected" : "No dataset drift");
     esc(b, r->reason, &rc);
     out(b, &rc, "</div>");
+    if (r->prediction_checked)
+        out(b, &rc,
+            "<div class=\"verdict %s\" id=\"prediction-verdict\">%s: %zu of %zu model "
+            "outputs drifted against the model's scores on its training data</div>",
+            r->prediction_drift ? "bad" : "good",
+            r->prediction_drift ? "Prediction drift" : "No prediction drift", r->prediction_drifted,
+            r->prediction_checked);
 
     /* Summary. */
     out(b, &rc,
@@ -489,7 +550,8 @@ enum gy_status gy_monitor_report_html(const struct gy_monitor_report *r, struct 
         esc(b, f->name, &rc);
         out(b, &rc, "\"><td><a href=\"#f%zu\">", i);
         esc(b, f->name, &rc);
-        out(b, &rc, "</a></td><td>%s</td><td>", gy_monitor_kind_name(f->kind));
+        out(b, &rc, "</a></td><td>%s</td><td>",
+            f->prediction ? "prediction" : gy_monitor_kind_name(f->kind));
         if (f->status != GY_MONITOR_OK) {
             out(b, &rc, "<span class=\"tag na\">%s</span></td><td colspan=\"6\" class=\"note\">",
                 f->status == GY_MONITOR_SKIPPED ? "skipped" : "not enough data");

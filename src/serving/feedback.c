@@ -9,7 +9,9 @@
  * logged row of an id gives the model version and output_0. Per model version:
  *   - labeled rows: rmse and mae of output_0 against the label; when every label is 0 or 1 and
  *     every output_0 is a probability in [0, 1] (a binary classifier), also accuracy (output_0
- *     >= 0.5 predicts 1), auc (when both classes occur) and logloss (eps = float32 epsilon);
+ *     >= 0.5 predicts 1), auc (when both classes occur), logloss (eps = float32 epsilon) and
+ *     calibration (expected calibration error over 10 equal-width bins, calibration-in-the-
+ *     large);
  *   - rows with a value: value_sum and value_mean.
  * With them, the sufficient statistics of the A/B tests (gy_deploy_compare in src/monitor):
  * the per-row mean and sample variance (ddof 1) of the squared error (mse, se_var), absolute
@@ -241,6 +243,49 @@ static double hanley_mcneil_se(double auc, size_t pos, size_t neg)
     return sqrt(var > 0 ? var : 0);
 }
 
+/*
+ * Calibration of a binary classifier: 10 equal-width probability bins as
+ * sklearn.calibration.calibration_curve(y, p, n_bins=10, strategy='uniform') makes them (edges
+ * i * 0.1; a probability goes to the first bin whose upper edge is >= it, searchsorted 'left'
+ * on the inner edges). "ece" is the sample-weighted mean over non-empty bins of |mean
+ * predicted - observed rate|; "calibration_in_the_large" is mean(p) - mean(y);
+ * "calibration_bins" lists the non-empty bins {"lo", "hi", "n", "mean_predicted",
+ * "observed_rate"} (a reliability diagram).
+ */
+#define CAL_BINS 10
+static void set_calibration(json_t *j, const struct ver *v)
+{
+    double sp[CAL_BINS] = {0}, sy[CAL_BINS] = {0}, tp = 0, ty = 0, ece = 0;
+    size_t cnt[CAL_BINS] = {0};
+    json_t *bins = json_array();
+    for (size_t i = 0; i < v->n; i++) {
+        int b = 0;
+        while (b < CAL_BINS - 1 && (double)(b + 1) * 0.1 < v->p[i])
+            b++;
+        sp[b] += v->p[i];
+        sy[b] += v->y[i];
+        cnt[b]++;
+        tp += v->p[i];
+        ty += v->y[i];
+    }
+    for (int b = 0; b < CAL_BINS; b++) {
+        double mp, oy;
+        if (!cnt[b])
+            continue;
+        mp = sp[b] / (double)cnt[b];
+        oy = sy[b] / (double)cnt[b];
+        ece += (double)cnt[b] / (double)v->n * fabs(mp - oy);
+        if (bins)
+            json_array_append_new(bins, json_pack("{s:f, s:f, s:I, s:f, s:f}", "lo", b * 0.1, "hi",
+                                                  (b + 1) * 0.1, "n", (json_int_t)cnt[b],
+                                                  "mean_predicted", mp, "observed_rate", oy));
+    }
+    gy_json_set(j, "ece", json_real(ece));
+    gy_json_set(j, "calibration_in_the_large", json_real(tp / (double)v->n - ty / (double)v->n));
+    if (bins)
+        gy_json_set(j, "calibration_bins", bins);
+}
+
 /* The metrics of one version as JSON (new), or NULL when out of memory. */
 static json_t *ver_metrics(const struct ver *v)
 {
@@ -286,6 +331,7 @@ static json_t *ver_metrics(const struct ver *v)
                 gy_json_set(j, "logloss", json_real(m));
                 set_mean_var(j, NULL, "logloss_var", v->n, row_logloss, v);
             }
+            set_calibration(j, v);
         }
         gy_free(y);
         gy_free(pred);
@@ -336,8 +382,10 @@ void gy_feedback_gauges(void (*fn)(const char *deployment, int64_t version, cons
                                    double v, void *ctx),
                         void *ctx)
 {
-    static const char *const names[] = {"accuracy",  "auc",        "logloss", "rmse", "mae",
-                                        "value_sum", "value_mean", "labeled", NULL};
+    static const char *const names[] = {
+        "accuracy",  "auc",        "logloss", "rmse", "mae",
+        "value_sum", "value_mean", "labeled", "ece",  "calibration_in_the_large",
+        NULL};
     const char *dep;
     json_t *m;
     pthread_mutex_lock(&cache_mu);

@@ -3,7 +3,9 @@
 # End-to-end: drift of served traffic. Train and deploy a model with every request logged,
 # send unshifted traffic, check `gyre drift report` compares the logged inputs with the model's
 # training data and finds no drift; send shifted traffic and check that a report on the last
-# rows finds it (one feature of six moves: --drift-share 0.1); check the stored history, the window options and the Prometheus gauges.
+# rows finds it (one feature of six moves: --drift-share 0.1); check the stored history, the window
+# options and the Prometheus gauges. The report also holds a prediction record of output_0
+# (see test_drift_monitor.sh), outside the input verdict.
 # backends: sqlite postgres
 . "$(dirname "$0")/lib.sh"
 D=$T_DIR
@@ -67,9 +69,11 @@ run "report on unshifted traffic" 0 gyre drift report dd --drift-share 0.1 --jso
 eq "no drift, inputs only, against the training data" "$(py "
 import json
 r = json.load(open('$D/r1.json'))
-names = [f['feature'] for f in r['features']]
-print(r['drift'], r['reference']['dataset'], r['current']['rows'], sorted(names))
-")" "False tx@1 600 ['amount', 'card_present', 'customer_age', 'distance_km', 'hour', 'velocity_1h']"
+names = [f['feature'] for f in r['features'] if f['role'] == 'input']
+preds = [f['feature'] for f in r['features'] if f['role'] == 'prediction']
+print(r['drift'], r['reference']['dataset'], r['current']['rows'], sorted(names), preds,
+      r['dataset']['features'])
+")" "False tx@1 600 ['amount', 'card_present', 'customer_age', 'distance_km', 'hour', 'velocity_1h'] ['prediction:output_0'] 6"
 
 start_server
 eq "600 shifted rows answered" "$(/usr/bin/python3 "$D/send.py" "$PORT" "$D/shifted.csv" b)" 600
@@ -107,7 +111,7 @@ eq "gyre_drift_score per feature and statistic" "$(py "
 import json, re
 r = json.load(open('$D/r2.json'))
 want = {f['feature']: f['statistics']['wasserstein_norm'] for f in r['features']
-        if f['status'] == 'ok' and f['type'] == 'numeric'}
+        if f['status'] == 'ok' and f['type'] == 'numeric' and f['role'] == 'input'}
 got = {}
 for line in open('$D/metrics.txt'):
     m = re.match(r'gyre_drift_score\{deployment=\"dd\",feature=\"([^\"]+)\",statistic=\"wasserstein_norm\"\} (\S+)', line)
