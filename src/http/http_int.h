@@ -77,6 +77,7 @@ struct gy__http_rt {
     void *ctx;
     struct gy__http_seg *segs;
     size_t nsegs;
+    int rest; /* the last segment is {name...}: matches any number of segments from there */
 };
 
 /** All routes of a server, in registration order. */

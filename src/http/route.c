@@ -161,6 +161,7 @@ enum gy_status gy__http_router_add(struct gy__http_router *r, const struct gy_ht
         r->v[r->n].ctx = ctx;
         r->v[r->n].segs = segs;
         r->v[r->n].nsegs = nsegs;
+        r->v[r->n].rest = nsegs && segs[nsegs - 1].kind == GY__SEG_REST;
         r->n++;
     }
     return GY_OK;
@@ -191,6 +192,9 @@ struct path_segs {
 
 static int rt_matches(const struct gy__http_rt *rt, const struct path_segs *ps)
 {
+    /* Most routes differ from the path in their segment count: no byte compared then. */
+    if (rt->rest ? ps->n < rt->nsegs : ps->n != rt->nsegs)
+        return 0;
     for (size_t i = 0; i < rt->nsegs; i++) {
         const struct gy__http_seg *s = &rt->segs[i];
         if (i >= ps->n)
