@@ -6,7 +6,8 @@
  *
  * Metric names follow Triton's (nv_inference_*, labels model and version) so that dashboards
  * made for Triton work, plus gyre's own (gyre_*: per-deployment-variant latency histograms,
- * routing, shadowing, model loads, swaps, batches, drift from the stored drift reports) and the
+ * routing, shadowing, model loads, swaps, batches, inputs refused per endpoint and kind, drift
+ * from the stored drift reports) and the
  * standard process_* metrics. The
  * output passes `promtool check metrics`: Triton's counters, whose names lack the _total
  * suffix, are exposed untyped, and Triton's microsecond latency counters, whose unit suffix
@@ -597,6 +598,27 @@ static void write_process(struct out *o)
 
 /* ------------------------------------------------------------------ handler */
 
+/* One endpoint's refused-input counters, one sample per kind. */
+static void input_errors_one(const struct gy_input_error_stats *st, void *arg)
+{
+    struct out *o = arg;
+    for (int k = 0; k < GY_INPUT_ERR_N; k++) {
+        put(o, "gyre_input_errors_total{deployment=");
+        label_value(o, st->endpoint);
+        putf(o, ",kind=\"%s\"} ", gy_input_error_name((enum gy_input_error)k));
+        put_u64(o, st->count[k]);
+        put(o, "\n");
+    }
+}
+
+static void write_input_errors(struct out *o, struct gy_serving *sv)
+{
+    family(o, "gyre_input_errors_total", "counter",
+           "V2 infer requests refused for their input, per endpoint (deployment or model name "
+           "as requested) and kind: shape, type, missing, malformed, too_large");
+    gy_serving_input_errors(sv, input_errors_one, o);
+}
+
 static enum gy_status h_metrics(struct gy_http_req *req, struct gy_http_resp *resp, void *ctx)
 {
     struct gy_serving *sv = gy_api_serving(ctx);
@@ -622,6 +644,7 @@ static enum gy_status h_metrics(struct gy_http_req *req, struct gy_http_resp *re
         write_models(&o, &s, triton);
         write_variants(&o, &s);
         write_totals(&o, sv);
+        write_input_errors(&o, sv);
     }
     write_online(&o);
     write_drift(&o, ctx);

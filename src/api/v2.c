@@ -17,6 +17,12 @@
  * unknown model or version, 413 over a size limit, 503 when a model is known but not
  * loadable (and for "not ready", or 400 as Triton does when the server is so configured).
  * The protocol as gyre speaks it is in docs/v2.md.
+ *
+ * An infer request refused for its input, once its endpoint is known, is counted on that
+ * endpoint by kind (gy_serving_input_error_count; /metrics gyre_input_errors_total): the
+ * codec's 400s are "malformed" and its 413s "too_large"; a refusal by the serving layer is
+ * classified against the model's signature (gy_serving_input_error_classify). Only failures
+ * count, with one atomic add; unknown endpoints (404) are not counted.
  */
 #include "api/api.h"
 #include "api/v2_int.h"
@@ -439,16 +445,33 @@ static void infer_respond(struct infer_ctx *c, struct gy_http_resp *resp)
     count(GY_V2_EP_INFER, rc ? 500 : 200);
 }
 
+/*
+ * Counts a request refused by the codec or the output plan (before the serving call) on its
+ * endpoint: 413 is "too_large", a 400 "malformed" (JSON or binary framing, parameters,
+ * outputs). Anything else (no loaded version: 503) is not about the input.
+ */
+static void count_refused(struct gy_serving_target *t, enum gy_status rc)
+{
+    int st = v2_status(rc);
+    if (st == 413)
+        gy_serving_input_error_count(t, GY_INPUT_ERR_TOO_LARGE);
+    else if (st == 400)
+        gy_serving_input_error_count(t, GY_INPUT_ERR_MALFORMED);
+}
+
 /* The serving callback: inline (before gy_serving_infer_async returns) or on a batcher. */
 static void infer_done(struct gy_serving_call *call, enum gy_status rc, void *arg)
 {
     struct infer_ctx *c = arg;
     int expected = IC_RUNNING;
-    GY_UNUSED(call);
     c->rc = rc;
-    if (rc)
+    if (rc) {
+        int kind = gy_serving_input_error_classify(call, rc);
+        if (kind >= 0)
+            gy_serving_input_error_count(c->target, (enum gy_input_error)kind);
         gy_snprintf(c->err, sizeof c->err, "%s",
                     *gy_error_msg() ? gy_error_msg() : gy_status_str(rc));
+    }
     /* Results first, then the state: the handler reads them after it sees IC_DONE. */
     if (atomic_compare_exchange_strong(&c->state, &expected, IC_DONE))
         return;
@@ -603,9 +626,12 @@ static enum gy_status h_infer(struct gy_http_req *req, struct gy_http_resp *resp
         if (!media_ok(req, msg, sizeof msg))
             return fail_msg(resp, GY_V2_EP_INFER, GY_E_UNSUPPORTED, 415, msg);
     }
-    if ((rc = acquire(api, req, &c->name, &version, &c->target)) || (rc = parse_body(api, c)) ||
-        (rc = plan_outputs(c)))
+    if ((rc = acquire(api, req, &c->name, &version, &c->target)))
         return fail(resp, GY_V2_EP_INFER, rc);
+    if ((rc = parse_body(api, c)) || (rc = plan_outputs(c))) {
+        count_refused(c->target, rc);
+        return fail(resp, GY_V2_EP_INFER, rc);
+    }
     if (c->r.raw) {
         c->bin_output = 1;
         c->bin_margin = 1;

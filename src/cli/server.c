@@ -22,7 +22,9 @@
  * With --drift-every DURATION it also runs the drift monitor (src/monitor/service.c): a
  * background thread with its own store connection that reports drift over every logging
  * deployment's served traffic, stores the reports and fires/resolves the Alertmanager and
- * webhook alerts (docs/drift.md).
+ * webhook alerts (docs/drift.md), and checks data quality at the API: the share of infer
+ * requests each deployment refused for their input fires GyreDataQuality over
+ * --quality-error-rate (docs/monitoring.md).
  */
 #include "api/api.h"
 #include "auth/auth.h"
@@ -427,7 +429,9 @@ static enum gy_status read_pem(const char *flag, const char *path, const char *l
 
 /*
  * The drift monitor's flags: --drift-every DURATION (off without it), --drift-window
- * rows:N|time:DURATION (default rows:5000), --drift-tumbling, --drift-share S, and the alert
+ * rows:N|time:DURATION (default rows:5000), --drift-tumbling, --drift-share S,
+ * --quality-error-rate R (the refused share of infer requests that fires GyreDataQuality,
+ * default 0.05), and the alert
  * targets
  * --alertmanager / GYRE_ALERTMANAGER_URL and --alert-webhook / GYRE_ALERT_WEBHOOK_URL (from
  * the operator only, never from a request).
@@ -442,10 +446,21 @@ static int drift_options(const struct gy_cli_opt *o, size_t n, struct gy_monitor
         fprintf(stderr, "gyre: --drift-every: %s\n", gy_error_msg());
         return GY_EXIT_USAGE;
     }
-    if (!v && (w || gy_cli_get(o, n, "--drift-tumbling") || gy_cli_get(o, n, "--drift-share"))) {
-        fprintf(stderr,
-                "gyre: --drift-window, --drift-tumbling and --drift-share need --drift-every\n");
+    if (!v && (w || gy_cli_get(o, n, "--drift-tumbling") || gy_cli_get(o, n, "--drift-share") ||
+               gy_cli_get(o, n, "--quality-error-rate"))) {
+        fprintf(stderr, "gyre: --drift-window, --drift-tumbling, --drift-share and "
+                        "--quality-error-rate need --drift-every\n");
         return GY_EXIT_USAGE;
+    }
+    if ((v = gy_cli_get(o, n, "--quality-error-rate"))) {
+        char *end;
+        d->quality_error_rate = strtod(v, &end);
+        if (*v == '\0' || *end != '\0' ||
+            !(d->quality_error_rate > 0 && d->quality_error_rate < 1)) {
+            fprintf(stderr, "gyre: --quality-error-rate must be a number in (0, 1), not \"%s\"\n",
+                    v);
+            return GY_EXIT_USAGE;
+        }
     }
     if ((v = gy_cli_get(o, n, "--drift-share"))) {
         char *end;
@@ -530,6 +545,7 @@ static int cmd_server(int argc, char **argv)
         {"--drift-window", NULL, 1, NULL, 0},
         {"--drift-tumbling", NULL, 0, NULL, 0},
         {"--drift-share", NULL, 1, NULL, 0},
+        {"--quality-error-rate", NULL, 1, NULL, 0},
         {"--alertmanager", NULL, 1, NULL, 0},
         {"--alert-webhook", NULL, 1, NULL, 0},
     };
@@ -777,6 +793,7 @@ static int cmd_server(int argc, char **argv)
     if (dopts.every_us > 0) {
         /* The drift monitor: reports over served traffic, alerts, the pipelines' drift
          * trigger, all without a CLI call. */
+        dopts.serving = serving; /* data quality at the API: stopped before serving is freed */
         if ((rc = gy_monitor_service_start(acfg.home, acfg.db_url, &dopts, &drift_mon))) {
             ex = gy_cli_fail(rc, "cannot start the drift monitor");
             goto out;
@@ -834,7 +851,8 @@ const struct gy_cli_cmd gy_cli_server_cmds[] = {
      "[--not-ready-status 503|400] [--auth] [--tls-cert FILE --tls-key FILE] "
      "[--tls-client-ca FILE --tls-client-role ROLE [--tls-client-required]] "
      "[--no-pipelines] [--pipeline-tick-ms MS] [--drift-every DURATION "
-     "[--drift-window rows:N|time:DURATION] [--drift-tumbling] [--drift-share S]] "
+     "[--drift-window rows:N|time:DURATION] [--drift-tumbling] [--drift-share S] "
+     "[--quality-error-rate R]] "
      "[--alertmanager URL] "
      "[--alert-webhook URL]",
      "run the HTTP API server (native, MLflow-compatible, V2 inference, /metrics) until "

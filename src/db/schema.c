@@ -635,6 +635,32 @@ static const struct gy_db_migration migrations[] = {
         " report_id BIGINT NOT NULL,"
         " updated_us BIGINT NOT NULL);",
     },
+    /*
+     * Alerts of the in-server monitor other than GyreDataDrift (src/monitor/alert.c,
+     * gy_monitor_alert_named_sync; today GyreDataQuality): whether each alert is firing, kept
+     * per alert name, target ("alertmanager" or "webhook") and deployment, so that an alert is
+     * only sent on a change and alerts of different names never share a state.
+     */
+    {
+        10,
+        "monitor: state of named alerts (data quality) per target",
+        "CREATE TABLE monitor_alerts ("
+        " alert TEXT NOT NULL,"
+        " target TEXT NOT NULL,"
+        " deployment TEXT NOT NULL,"
+        " firing BIGINT NOT NULL,"
+        " starts_us BIGINT NOT NULL,"
+        " updated_us BIGINT NOT NULL,"
+        " PRIMARY KEY (alert, target, deployment));",
+        "CREATE TABLE monitor_alerts ("
+        " alert TEXT NOT NULL,"
+        " target TEXT NOT NULL,"
+        " deployment TEXT NOT NULL,"
+        " firing BIGINT NOT NULL,"
+        " starts_us BIGINT NOT NULL,"
+        " updated_us BIGINT NOT NULL,"
+        " PRIMARY KEY (alert, target, deployment));",
+    },
 };
 
 static const char version_table_sql[] = "CREATE TABLE IF NOT EXISTS gy_schema_version ("

@@ -9,6 +9,10 @@
  * "reason", "time"} on the same changes, with its own state (drift_webhooks), so that one
  * target being down does not hold back the other.
  *
+ * Other alerts of the in-server monitor (GyreDataQuality: the share of V2 infer requests refused
+ * for their input) go through gy_monitor_alert_named_sync, the same fire-on-change machinery
+ * with the state kept per alert name, target and deployment (monitor_alerts).
+ *
  * gyre has no HTTP client library: a minimal HTTP/1.1 POST over a plain TCP socket, http://
  * only, with connect and I/O timeouts, that checks for a 2xx status. The URL comes from the
  * operator's configuration only (never from a request).
@@ -392,6 +396,108 @@ out:
     gy_db_rows_free(rows);
     json_decref(a);
     json_decref(feats);
+    gy_buf_free(&b);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ named alerts */
+
+static const char *const target_names[] = {"alertmanager", "webhook"};
+
+/* The request body of @p a for @p target (new), or NULL when out of memory. */
+static json_t *named_body(enum gy_monitor_target target, const struct gy_monitor_alert *a,
+                          int64_t starts_us, int64_t now)
+{
+    char s[32], e[32];
+    json_t *j;
+    if (target == GY_MONITOR_TARGET_ALERTMANAGER) {
+        gy_time_format(starts_us, s);
+        gy_time_format(a->firing ? now + FIRING_TTL_US : now, e);
+        return json_pack("[{s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:s, s:s}]", "labels", "alertname",
+                         a->name, "deployment", a->deployment, "severity", "warning", "annotations",
+                         "summary", a->summary ? a->summary : "", "description",
+                         a->description ? a->description : "", "startsAt", s, "endsAt", e);
+    }
+    gy_time_format(now, s);
+    j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "status", a->firing ? "firing" : "resolved",
+                  "alert", a->name, "deployment", a->deployment, "summary",
+                  a->summary ? a->summary : "", "description", a->description ? a->description : "",
+                  "time", s);
+    if (j && a->details && json_is_object(a->details) &&
+        json_object_update_missing(j, (json_t *)a->details) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+enum gy_status gy_monitor_alert_named_sync(struct gy_db *db, enum gy_monitor_target target,
+                                           const char *url, const struct gy_monitor_alert *a,
+                                           int *sent)
+{
+    struct gy_db_rows *rows = NULL;
+    struct gy_db_param p[6];
+    int64_t now = gy_time_wall_us(), starts = now;
+    int firing = 0, status = 0;
+    json_t *body = NULL;
+    struct gy_buf b;
+    enum gy_status rc;
+
+    *sent = 0;
+    if ((int)target < 0 || target > GY_MONITOR_TARGET_WEBHOOK || !a || !a->name || !a->deployment)
+        return gy_error_set(GY_E_INVALID, "alert: bad target or alert");
+    gy_buf_init(&b, (size_t)16 << 20);
+    p[0] = GY_DB_P_TEXT(a->name);
+    p[1] = GY_DB_P_TEXT(target_names[target]);
+    p[2] = GY_DB_P_TEXT(a->deployment);
+    rc = gy_db_query(db,
+                     "SELECT firing, starts_us FROM monitor_alerts WHERE alert = $1 AND "
+                     "target = $2 AND deployment = $3",
+                     p, 3, &rows);
+    if (rc)
+        goto out;
+    if (gy_db_rows_count(rows) > 0) {
+        firing = gy_db_rows_int(rows, 0, 0) != 0;
+        starts = gy_db_rows_int(rows, 0, 1);
+    }
+    if (!!a->firing == firing)
+        goto out; /* no change: nothing to send */
+    if (a->firing)
+        starts = now;
+    if (!(body = named_body(target, a, starts, now))) {
+        rc = gy_error_set(GY_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = gy_json_dump(body, &b)))
+        goto out;
+    rc = gy_monitor_http_post(url, target == GY_MONITOR_TARGET_ALERTMANAGER ? "/api/v2/alerts" : "",
+                              b.data, b.len, 5000, &status);
+    if (rc) {
+        gy_error_wrap(rc, target == GY_MONITOR_TARGET_ALERTMANAGER ? "Alertmanager" : "webhook");
+        goto out;
+    }
+    *sent = a->firing ? 1 : -1;
+    p[3] = GY_DB_P_INT(a->firing ? 1 : 0);
+    p[4] = GY_DB_P_INT(starts);
+    p[5] = GY_DB_P_INT(now);
+    if ((rc = gy_db_begin(db)))
+        goto out;
+    rc = gy_db_exec(db,
+                    "DELETE FROM monitor_alerts WHERE alert = $1 AND target = $2 AND "
+                    "deployment = $3",
+                    p, 3, NULL);
+    if (rc == GY_OK)
+        rc = gy_db_exec(db,
+                        "INSERT INTO monitor_alerts (alert, target, deployment, firing, starts_us, "
+                        "updated_us) VALUES ($1, $2, $3, $4, $5, $6)",
+                        p, 6, NULL);
+    if (rc)
+        gy_db_rollback(db);
+    else
+        rc = gy_db_commit(db);
+out:
+    gy_db_rows_free(rows);
+    json_decref(body);
     gy_buf_free(&b);
     return rc;
 }

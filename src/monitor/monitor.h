@@ -532,9 +532,62 @@ enum gy_status gy_monitor_webhook_sync(struct gy_db *db, const char *url, const 
                                        const struct gy_monitor_report *r, int64_t report_id,
                                        int *sent);
 
+/** Where a named alert goes; each target keeps its own state (table monitor_alerts). */
+enum gy_monitor_target { GY_MONITOR_TARGET_ALERTMANAGER = 0, GY_MONITOR_TARGET_WEBHOOK = 1 };
+
+/** An alert of the in-server monitor other than GyreDataDrift (today: GyreDataQuality). */
+struct gy_monitor_alert {
+    const char *name;        /* the alertname label, e.g. "GyreDataQuality" */
+    const char *deployment;  /* the deployment label */
+    int firing;              /* the state wanted now: 1 firing, 0 resolved */
+    const char *summary;     /* one line on what the alert means */
+    const char *description; /* what was seen (the quality alert: kinds with their counts) */
+    const json_t *details;   /* webhook only: keys added to the body (borrowed), or NULL */
+};
+
+/**
+ * Brings @p target at @p url in line with alert @p a, with the state kept per (alert name,
+ * target, deployment) in the store (monitor_alerts), so alerts of different names and targets
+ * never share a state. When a->firing differs from the stored state it POSTs, to Alertmanager,
+ * [{labels {alertname, deployment, severity="warning"}, annotations {summary, description},
+ * startsAt, endsAt}] on /api/v2/alerts (endsAt now when resolving), or to the webhook
+ * {"status": "firing"|"resolved", "alert", "deployment", "summary", "description", "time"}
+ * plus a->details; the state is stored only after a 2xx answer, so a failed send is retried by
+ * the next call. *sent: 1 fired, -1 resolved, 0 nothing sent.
+ */
+enum gy_status gy_monitor_alert_named_sync(struct gy_db *db, enum gy_monitor_target target,
+                                           const char *url, const struct gy_monitor_alert *a,
+                                           int *sent);
+
+/* ------------------------------------------------------------------ data quality at the API */
+
+#define GY_MONITOR_QUALITY_ERROR_RATE 0.05 /* default --quality-error-rate */
+#define GY_MONITOR_QUALITY_MIN_REQUESTS 20 /* requests a round needs for a verdict */
+#define GY_MONITOR_QUALITY_KINDS 5         /* = GY_INPUT_ERR_N of src/serving */
+
+/** One deployment's V2 infer traffic in one round of the monitor (deltas of the counters). */
+struct gy_monitor_quality_round {
+    uint64_t answered;                          /* requests answered */
+    uint64_t refused[GY_MONITOR_QUALITY_KINDS]; /* refused for their input, by kind */
+};
+
+/**
+ * The GyreDataQuality decision for one round: the refused share refused / (refused +
+ * answered) against @p max_rate (refused share strictly above it fires). With fewer than
+ * @p min_requests requests there is no verdict: *verdict -1 (the alert keeps its state);
+ * else 1 (fire) or 0 (resolve). *rate gets the share (0 without requests). @p desc (may be
+ * NULL) gets a sentence naming the kinds with their counts, e.g. "12 of 40 infer requests
+ * (30.0%) refused for their input: shape 7, malformed 5 (threshold 5.0%)"; kind names come from
+ * @p kind_names (GY_MONITOR_QUALITY_KINDS strings). Pure; thread-safe.
+ */
+void gy_monitor_quality_decide(const struct gy_monitor_quality_round *r, double max_rate,
+                               uint64_t min_requests, const char *const *kind_names, int *verdict,
+                               double *rate, char *desc, size_t desc_cap);
+
 /* ------------------------------------------------------------------ the in-server monitor */
 
 struct gy_monitor_service;
+struct gy_serving;
 
 struct gy_monitor_service_opts {
     int64_t every_us;             /* period between rounds (> 0) */
@@ -543,6 +596,16 @@ struct gy_monitor_service_opts {
     const char *alertmanager;     /* Alertmanager URL or NULL (copied) */
     const char *webhook;          /* webhook URL or NULL (copied) */
     double drift_share;           /* the decision's drift share; 0: the default (0.5) */
+    /*
+     * Data quality at the API: with @c serving (borrowed; must outlive the service), each
+     * round compares every deployment's share of V2 infer requests refused for their input
+     * since the previous round with quality_error_rate (0: GY_MONITOR_QUALITY_ERROR_RATE) and
+     * fires or resolves GyreDataQuality (at least quality_min_requests requests in the round;
+     * 0: GY_MONITOR_QUALITY_MIN_REQUESTS). NULL: no quality alerts.
+     */
+    struct gy_serving *serving;
+    double quality_error_rate;
+    uint64_t quality_min_requests;
 };
 
 /**

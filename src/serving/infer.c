@@ -43,29 +43,42 @@ static const char *shape_str(const struct gy_tensor *t, char *out, size_t cap)
     return out;
 }
 
+/* A refusal of the request's inputs: *kind gets its gy_input_error (for the counters). */
+static enum gy_status refuse(int *kind, enum gy_input_error k, enum gy_status rc)
+{
+    *kind = (int)k;
+    return rc;
+}
+
 /* Checks what every tensor must satisfy: datatype, dims, element count, data. */
-static enum gy_status tensor_check(const struct gy_tensor *t)
+static enum gy_status tensor_check(const struct gy_tensor *t, int *kind)
 {
     uint64_t prod = 1;
     char sh[160];
     if (t->dtype < GY_DT_BOOL || t->dtype > GY_DT_BYTES)
-        return gy_error_set(GY_E_INVALID, "input '%.100s': unknown datatype", tname(t));
+        return refuse(kind, GY_INPUT_ERR_TYPE,
+                      gy_error_set(GY_E_INVALID, "input '%.100s': unknown datatype", tname(t)));
     if (t->ndim < 1 || t->ndim > GY_TENSOR_MAX_DIMS)
-        return gy_error_set(GY_E_INVALID, "input '%.100s': %d dimensions (1 to %d allowed)",
-                            tname(t), t->ndim, GY_TENSOR_MAX_DIMS);
+        return refuse(kind, GY_INPUT_ERR_SHAPE,
+                      gy_error_set(GY_E_INVALID, "input '%.100s': %d dimensions (1 to %d allowed)",
+                                   tname(t), t->ndim, GY_TENSOR_MAX_DIMS));
     for (int i = 0; i < t->ndim; i++) {
         if (t->shape[i] != 0 && prod > UINT64_MAX / t->shape[i])
-            return gy_error_set(GY_E_INVALID, "input '%.100s': shape %s is too large", tname(t),
-                                shape_str(t, sh, sizeof sh));
+            return refuse(kind, GY_INPUT_ERR_SHAPE,
+                          gy_error_set(GY_E_INVALID, "input '%.100s': shape %s is too large",
+                                       tname(t), shape_str(t, sh, sizeof sh)));
         prod *= t->shape[i];
     }
     if (prod != t->n_elems)
-        return gy_error_set(GY_E_INVALID,
-                            "input '%.100s': shape %s holds %llu elements but %llu were given",
-                            tname(t), shape_str(t, sh, sizeof sh), (unsigned long long)prod,
-                            (unsigned long long)t->n_elems);
+        return refuse(
+            kind, GY_INPUT_ERR_SHAPE,
+            gy_error_set(GY_E_INVALID,
+                         "input '%.100s': shape %s holds %llu elements but %llu were given",
+                         tname(t), shape_str(t, sh, sizeof sh), (unsigned long long)prod,
+                         (unsigned long long)t->n_elems));
     if (t->n_elems && !t->data)
-        return gy_error_set(GY_E_INVALID, "input '%.100s': no data", tname(t));
+        return refuse(kind, GY_INPUT_ERR_SHAPE,
+                      gy_error_set(GY_E_INVALID, "input '%.100s': no data", tname(t)));
     return GY_OK;
 }
 
@@ -95,34 +108,40 @@ struct imap {
 
 static enum gy_status imap_build(const struct gy_served_model *m,
                                  const struct gy_serving_call *call, const struct gy_tensor **cols,
-                                 struct imap *im)
+                                 struct imap *im, int *kind)
 {
     char names[512], sh[160];
     enum gy_status rc;
     memset(im, 0, sizeof *im);
     im->m = m;
     if (!call->inputs || call->n_inputs == 0)
-        return gy_error_set(GY_E_INVALID, "no input tensors");
+        return refuse(kind, GY_INPUT_ERR_MISSING, gy_error_set(GY_E_INVALID, "no input tensors"));
     if (call->n_inputs == 1 && m->n_in > 1) {
         const struct gy_tensor *t = &call->inputs[0];
-        if ((rc = tensor_check(t)))
+        if ((rc = tensor_check(t, kind)))
             return rc;
         if (m->has_strings)
-            return gy_error_set(GY_E_INVALID,
-                                "model %s has string inputs: send one tensor per input, named as "
-                                "the input (%s)",
-                                m->name, input_list(m, names, sizeof names));
+            return refuse(
+                kind, GY_INPUT_ERR_MISSING,
+                gy_error_set(GY_E_INVALID,
+                             "model %s has string inputs: send one tensor per input, named as "
+                             "the input (%s)",
+                             m->name, input_list(m, names, sizeof names)));
         if (t->dtype == GY_DT_BYTES)
-            return gy_error_set(
-                GY_E_INVALID, "input '%.100s': BYTES is not accepted for numeric inputs", tname(t));
+            return refuse(kind, GY_INPUT_ERR_TYPE,
+                          gy_error_set(GY_E_INVALID,
+                                       "input '%.100s': BYTES is not accepted for numeric inputs",
+                                       tname(t)));
         if (t->ndim == 2 && t->shape[1] == m->n_in)
             im->n = t->shape[0];
         else
-            return gy_error_set(GY_E_INVALID,
-                                "input '%.100s' has shape %s but model %s version %lld takes "
-                                "[N, %zu] (%s)",
-                                tname(t), shape_str(t, sh, sizeof sh), m->name,
-                                (long long)m->version, m->n_in, input_list(m, names, sizeof names));
+            return refuse(
+                kind, GY_INPUT_ERR_SHAPE,
+                gy_error_set(GY_E_INVALID,
+                             "input '%.100s' has shape %s but model %s version %lld takes "
+                             "[N, %zu] (%s)",
+                             tname(t), shape_str(t, sh, sizeof sh), m->name, (long long)m->version,
+                             m->n_in, input_list(m, names, sizeof names)));
         im->single = t;
     } else {
         for (size_t i = 0; i < m->n_in; i++)
@@ -130,22 +149,27 @@ static enum gy_status imap_build(const struct gy_served_model *m,
         for (size_t j = 0; j < call->n_inputs; j++) {
             const struct gy_tensor *t = &call->inputs[j];
             long k;
-            if ((rc = tensor_check(t)))
+            if ((rc = tensor_check(t, kind)))
                 return rc;
             if (m->n_in == 1 && call->n_inputs == 1) {
                 k = 0; /* one input, one tensor: the name does not matter */
             } else {
                 if (!t->name || !*t->name)
-                    return gy_error_set(GY_E_INVALID, "input tensor %zu has no name", j);
+                    return refuse(kind, GY_INPUT_ERR_MISSING,
+                                  gy_error_set(GY_E_INVALID, "input tensor %zu has no name", j));
                 k = gy_features_input_find(m->features, t->name);
                 if (k < 0)
-                    return gy_error_set(GY_E_INVALID,
-                                        "unknown input '%.100s': model %s version %lld takes %s",
-                                        t->name, m->name, (long long)m->version,
-                                        input_list(m, names, sizeof names));
+                    return refuse(
+                        kind, GY_INPUT_ERR_MISSING,
+                        gy_error_set(GY_E_INVALID,
+                                     "unknown input '%.100s': model %s version %lld takes %s",
+                                     t->name, m->name, (long long)m->version,
+                                     input_list(m, names, sizeof names)));
             }
             if (cols[k])
-                return gy_error_set(GY_E_INVALID, "input '%.100s' is given twice", tname(t));
+                return refuse(
+                    kind, GY_INPUT_ERR_SHAPE,
+                    gy_error_set(GY_E_INVALID, "input '%.100s' is given twice", tname(t)));
             cols[k] = t;
         }
         for (size_t i = 0; i < m->n_in; i++) {
@@ -153,39 +177,50 @@ static enum gy_status imap_build(const struct gy_served_model *m,
             const char *col = gy_features_input_name(m->features, i);
             uint64_t rows;
             if (!t)
-                return gy_error_set(
-                    GY_E_INVALID, "missing input '%s': model %s version %lld takes %s", col,
-                    m->name, (long long)m->version, input_list(m, names, sizeof names));
+                return refuse(kind, GY_INPUT_ERR_MISSING,
+                              gy_error_set(GY_E_INVALID,
+                                           "missing input '%s': model %s version %lld takes %s",
+                                           col, m->name, (long long)m->version,
+                                           input_list(m, names, sizeof names)));
             if (t->ndim == 1 || (t->ndim == 2 && t->shape[1] == 1))
                 rows = t->shape[0];
             else
-                return gy_error_set(GY_E_INVALID,
-                                    "input '%.100s' has shape %s: one tensor per input column "
-                                    "takes [N] or [N, 1]",
-                                    tname(t), shape_str(t, sh, sizeof sh));
+                return refuse(
+                    kind, GY_INPUT_ERR_SHAPE,
+                    gy_error_set(GY_E_INVALID,
+                                 "input '%.100s' has shape %s: one tensor per input column "
+                                 "takes [N] or [N, 1]",
+                                 tname(t), shape_str(t, sh, sizeof sh)));
             if (i > 0 && rows != im->n)
-                return gy_error_set(
-                    GY_E_INVALID, "input '%.100s' has %llu rows but input '%s' has %llu", tname(t),
-                    (unsigned long long)rows, gy_features_input_name(m->features, 0),
-                    (unsigned long long)im->n);
+                return refuse(kind, GY_INPUT_ERR_SHAPE,
+                              gy_error_set(GY_E_INVALID,
+                                           "input '%.100s' has %llu rows but input '%s' has %llu",
+                                           tname(t), (unsigned long long)rows,
+                                           gy_features_input_name(m->features, 0),
+                                           (unsigned long long)im->n));
             im->n = rows;
             if (m->types[i] == GY_TYPE_STRING && t->dtype != GY_DT_BYTES)
-                return gy_error_set(GY_E_INVALID,
-                                    "input '%s' is a string column: send BYTES, not %s", col,
-                                    gy_dtype_name(t->dtype));
+                return refuse(kind, GY_INPUT_ERR_TYPE,
+                              gy_error_set(GY_E_INVALID,
+                                           "input '%s' is a string column: send BYTES, not %s", col,
+                                           gy_dtype_name(t->dtype)));
             if (m->types[i] != GY_TYPE_STRING && t->dtype == GY_DT_BYTES)
-                return gy_error_set(GY_E_INVALID,
-                                    "input '%s' is a %s column: BYTES given (send a numeric or "
-                                    "BOOL datatype)",
-                                    col, gy_type_name(m->types[i]));
+                return refuse(
+                    kind, GY_INPUT_ERR_TYPE,
+                    gy_error_set(GY_E_INVALID,
+                                 "input '%s' is a %s column: BYTES given (send a numeric or "
+                                 "BOOL datatype)",
+                                 col, gy_type_name(m->types[i])));
         }
         im->cols = cols;
     }
     if (im->n == 0)
-        return gy_error_set(GY_E_INVALID, "the request has no rows");
+        return refuse(kind, GY_INPUT_ERR_SHAPE,
+                      gy_error_set(GY_E_INVALID, "the request has no rows"));
     if (im->n > MAX_CELLS / (m->n_in > m->n_feat ? m->n_in : m->n_feat))
-        return gy_error_set(GY_E_TOO_LARGE, "the request has too many rows (%llu)",
-                            (unsigned long long)im->n);
+        return refuse(kind, GY_INPUT_ERR_TOO_LARGE,
+                      gy_error_set(GY_E_TOO_LARGE, "the request has too many rows (%llu)",
+                                   (unsigned long long)im->n));
     return GY_OK;
 }
 
@@ -266,6 +301,7 @@ static enum gy_status numeric_fill(const struct gy_serving *s, const struct imap
 enum gy_status gy__infer_map(const struct gy_serving *s, const struct gy_served_model *m,
                              struct gy_serving_call *call, const float **xo, uint64_t *nrows)
 {
+    int *kind = &call->input_error;
     const struct gy_tensor *stack_cols[STACK_COLS], **cols = stack_cols;
     struct gy_feature_value stack_vals[STACK_COLS], *vals = stack_vals;
     struct imap im;
@@ -283,7 +319,7 @@ enum gy_status gy__infer_map(const struct gy_serving *s, const struct gy_served_
             goto out;
         }
     }
-    if ((rc = imap_build(m, call, cols, &im)))
+    if ((rc = imap_build(m, call, cols, &im, kind)))
         goto out;
     if (m->identity && im.single && im.single->dtype == GY_DT_FP32) {
         /* The common case: scan for Inf, then use the request's floats in place. */
@@ -343,6 +379,9 @@ enum gy_status gy__infer_map(const struct gy_serving *s, const struct gy_served_
     *xo = x;
     *nrows = im.n;
 out:
+    /* A value refused after the structure passed (Inf, what the preprocessing refuses). */
+    if ((rc == GY_E_INVALID || rc == GY_E_SCHEMA) && *kind < 0)
+        *kind = GY_INPUT_ERR_TYPE;
     if (cols != stack_cols)
         gy_free(cols);
     if (vals != stack_vals)
@@ -354,6 +393,7 @@ enum gy_status gy__infer_raw_values(const struct gy_serving *s, const struct gy_
                                     const struct gy_serving_call *call,
                                     struct gy_feature_value **vals_out, char **blob_out)
 {
+    int kind = -1;
     const struct gy_tensor **cols = NULL;
     struct gy_feature_value *vals = NULL;
     char *blob = NULL;
@@ -364,7 +404,7 @@ enum gy_status gy__infer_raw_values(const struct gy_serving *s, const struct gy_
     *blob_out = NULL;
     if (!(cols = gy_calloc(m->n_in, sizeof *cols)))
         return nomem();
-    if ((rc = imap_build(m, call, cols, &im)))
+    if ((rc = imap_build(m, call, cols, &im, &kind)))
         goto out;
     for (size_t i = 0; !im.single && i < m->n_in; i++)
         if (im.cols[i]->dtype == GY_DT_BYTES)
@@ -460,6 +500,7 @@ static enum gy_status start(struct gy_serving_target *t, struct gy_serving_call 
     call->n_margins = call->want_margins ? m->n_marg : 0;
     call->margins = NULL;
     call->queue_ns = call->compute_ns = 0;
+    call->input_error = -1;
     gy__add(&m->pending, 1);
     if ((rc = gy__infer_map(s, m, call, &x, &n)))
         goto fail;

@@ -260,6 +260,7 @@ struct gy_serving_call {
     size_t n_margins;              /* per row */
     float *margins;                /* nrows x n_margins, when want_margins */
     uint64_t queue_ns, compute_ns; /* time spent waiting for a batch, and computing */
+    int input_error;               /* enum gy_input_error when the inputs were refused, else -1 */
 };
 
 /**
@@ -355,6 +356,56 @@ struct gy_serving_totals {
 void gy_serving_stats(struct gy_serving *s, void (*fn)(const struct gy_model_stats *, void *),
                       void (*vfn)(const struct gy_variant_stats *, void *), void *ctx);
 void gy_serving_totals(struct gy_serving *s, struct gy_serving_totals *out);
+
+/* ------------------------------------------------------------------ refused inputs */
+
+/**
+ * Why a V2 infer request was refused for its input (see docs/monitoring.md, "Data quality"):
+ * the protocol layer counts each refusal on the endpoint it named, and the drift monitor turns
+ * the share of refusals per deployment into the GyreDataQuality alert.
+ */
+enum gy_input_error {
+    GY_INPUT_ERR_SHAPE = 0,     /* element count, shape, rank or row count mismatch */
+    GY_INPUT_ERR_TYPE = 1,      /* wrong datatype, BYTES for numeric, a value of the wrong kind */
+    GY_INPUT_ERR_MISSING = 2,   /* a required input absent, or an unknown input name */
+    GY_INPUT_ERR_MALFORMED = 3, /* JSON or binary framing errors (the codec's 400s) */
+    GY_INPUT_ERR_TOO_LARGE = 4, /* over a size limit (413) */
+    GY_INPUT_ERR_N = 5
+};
+
+/** "shape", "type", "missing", "malformed", "too_large" (static); "?" out of range. */
+const char *gy_input_error_name(enum gy_input_error k);
+
+/**
+ * Classifies the failure @p rc of gy_serving_infer / gy_serving_infer_async on @p call: the
+ * kind the input mapping recorded in call->input_error where it refused the request (shape,
+ * type, missing; a value error such as an Inf, with every tensor matching the signature, is
+ * "type"), GY_INPUT_ERR_TOO_LARGE for GY_E_TOO_LARGE, "malformed" when no model was mapped.
+ * Returns -1 for a failure that is not about the input (busy, out of memory, internal).
+ */
+int gy_serving_input_error_classify(const struct gy_serving_call *call, enum gy_status rc);
+
+/**
+ * Counts one request refused for @p kind on the endpoint of @p t (held by the caller). One
+ * relaxed atomic add; lock-free. An out-of-range kind is ignored.
+ */
+void gy_serving_input_error_count(struct gy_serving_target *t, enum gy_input_error k);
+
+/** The refused-input counters of one endpoint name (its pinned versions summed in). */
+struct gy_input_error_stats {
+    const char *endpoint; /* the name as asked: a deployment or a registry reference */
+    int deployment;       /* 1 when the name is a deployment */
+    uint64_t count[GY_INPUT_ERR_N];
+};
+
+/**
+ * Calls @p fn once per endpoint name the serving state knows (unknown names, the negative
+ * cache, are left out, so the set is bounded by what exists), with the cumulative counts since
+ * the server started. Runs under the serving state's lock: @p fn must not call back into
+ * serving; strings are valid during the call only.
+ */
+void gy_serving_input_errors(struct gy_serving *s,
+                             void (*fn)(const struct gy_input_error_stats *, void *), void *ctx);
 
 /* ------------------------------------------------------------------ feedback */
 

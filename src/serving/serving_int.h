@@ -235,6 +235,8 @@ struct gy__endpoint {
     int64_t failed_version;
     /* batch.c */
     struct gy__bqueue bq;
+    /* stats.c: V2 requests refused for their input, per enum gy_input_error */
+    _Atomic uint64_t input_errors[GY_INPUT_ERR_N];
 };
 
 /** Drops a snapshot reference (the last frees it). NULL is a no-op. */

@@ -3,11 +3,14 @@
  * stats.c - serving statistics: per loaded model version (Triton's counters and durations,
  * kept as relaxed atomics in the served model), per deployment variant (routed, errors,
  * dropped shadows, a latency histogram kept in the endpoint so it survives swaps), and the
- * totals of loads, swaps and batches. Readers copy each counter atomically under the list
- * locks, so a scrape never blocks a request.
+ * totals of loads, swaps and batches, and per endpoint the V2 requests refused for their input
+ * by kind (shape, type, missing, malformed, too_large; counted by the protocol layer on failure
+ * only, classified here against the model's signature). Readers copy each counter atomically
+ * under the list locks, so a scrape never blocks a request.
  */
 #include "serving/serving_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 const double gy_serving_buckets[GY_SERVING_N_BUCKETS] = {
@@ -107,4 +110,83 @@ void gy_serving_totals(struct gy_serving *s, struct gy_serving_totals *out)
     out->batches = gy__get(&s->batches);
     out->batched_requests = gy__get(&s->batched_requests);
     gy__predlog_counts(s->predlog, &out->predlog_records, &out->predlog_dropped);
+}
+
+/* ------------------------------------------------------------------ refused inputs */
+
+static const char *const input_error_names[GY_INPUT_ERR_N] = {"shape", "type", "missing",
+                                                              "malformed", "too_large"};
+
+const char *gy_input_error_name(enum gy_input_error k)
+{
+    return (int)k >= 0 && k < GY_INPUT_ERR_N ? input_error_names[k] : "?";
+}
+
+int gy_serving_input_error_classify(const struct gy_serving_call *call, enum gy_status rc)
+{
+    if (rc == GY_E_TOO_LARGE)
+        return GY_INPUT_ERR_TOO_LARGE;
+    if (rc != GY_E_INVALID || !call)
+        return -1;
+    if (!call->model)
+        return GY_INPUT_ERR_MALFORMED;
+    /* Set by infer.c where the refusal was produced. */
+    return call->input_error >= 0 ? call->input_error : GY_INPUT_ERR_TYPE;
+}
+
+void gy_serving_input_error_count(struct gy_serving_target *t, enum gy_input_error k)
+{
+    if (!t || !t->ep || (int)k < 0 || k >= GY_INPUT_ERR_N)
+        return;
+    gy__add(&t->ep->input_errors[k], 1);
+}
+
+static int ep_cmp(const void *a, const void *b)
+{
+    const struct gy__endpoint *x = *(const struct gy__endpoint *const *)a;
+    const struct gy__endpoint *y = *(const struct gy__endpoint *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+void gy_serving_input_errors(struct gy_serving *s,
+                             void (*fn)(const struct gy_input_error_stats *, void *), void *ctx)
+{
+    struct gy__endpoint **eps;
+    size_t n = 0;
+    pthread_mutex_lock(&s->mu);
+    /* A name's pinned versions are endpoints of their own: sort by name to sum them. */
+    eps = gy_calloc(s->n_endpoints ? s->n_endpoints : 1, sizeof *eps);
+    for (size_t b = 0; b < s->nbuckets; b++)
+        for (struct gy__endpoint *ep = s->buckets[b]; ep; ep = ep->hnext) {
+            struct gy_input_error_stats st;
+            if (ep->state == GY__EP_ABSENT)
+                continue;
+            if (eps && n < s->n_endpoints) {
+                eps[n++] = ep;
+                continue;
+            }
+            /* Out of memory (or a count out of step): one line per endpoint, unsummed. */
+            memset(&st, 0, sizeof st);
+            st.endpoint = ep->name;
+            st.deployment = ep->kind == GY__EP_DEPLOYMENT;
+            for (int k = 0; k < GY_INPUT_ERR_N; k++)
+                st.count[k] = gy__get(&ep->input_errors[k]);
+            fn(&st, ctx);
+        }
+    if (n)
+        qsort(eps, n, sizeof *eps, ep_cmp);
+    for (size_t i = 0; i < n;) {
+        struct gy_input_error_stats st;
+        memset(&st, 0, sizeof st);
+        st.endpoint = eps[i]->name;
+        for (; i < n && strcmp(eps[i]->name, st.endpoint) == 0; i++) {
+            if (eps[i]->kind == GY__EP_DEPLOYMENT)
+                st.deployment = 1;
+            for (int k = 0; k < GY_INPUT_ERR_N; k++)
+                st.count[k] += gy__get(&eps[i]->input_errors[k]);
+        }
+        fn(&st, ctx);
+    }
+    pthread_mutex_unlock(&s->mu);
+    gy_free(eps);
 }
