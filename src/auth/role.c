@@ -38,6 +38,8 @@ static const struct {
     {"models:write", R_ADMIN | R_MAINT | R_DS},
     {"models:admin", R_ADMIN | R_MAINT},
     {"models:infer", R_ADMIN | R_MAINT | R_DS | R_PRED},
+    /* V2 model metadata: what a client reads to build its requests, so inference too. */
+    {"models:meta", R_ADMIN | R_MAINT | R_DS | R_VIEW | R_PRED},
     {"deployments:read", R_ADMIN | R_MAINT | R_DS | R_VIEW},
     {"deployments:write", R_ADMIN | R_MAINT},
     {"deployments:admin", R_ADMIN | R_MAINT},

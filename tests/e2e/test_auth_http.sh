@@ -124,7 +124,7 @@ runs.get|GET|$M/runs/get?run_id=$RUN_ID||ok ok ok ok 403 401
 runs.create|POST|$M/runs/create|{"run_name": "r-@R@"}|ok ok ok 403 403 401
 registered-models.search|GET|$M/registered-models/search||ok ok ok ok 403 401
 registered-models.create|POST|$M/registered-models/create|{"name": "rm-@R@"}|ok ok ok 403 403 401
-v2.model|GET|/v2/models/num||ok ok ok ok 403 401
+v2.model|GET|/v2/models/num||ok ok ok ok ok 401
 v2.infer|POST|/v2/models/num/infer|$INFER|ok ok ok 403 ok 401
 metrics|GET|/metrics||ok ok ok ok 403 401
 health|GET|/api/v1/health||ok ok ok ok ok ok

@@ -34,12 +34,13 @@ static const struct {
     {"runs:read", /*       */ "YYYY."},  {"runs:write", /*      */ "YYY.."},
     {"runs:admin", /*      */ "YY..."},  {"models:read", /*     */ "YYYY."},
     {"models:write", /*    */ "YYY.."},  {"models:admin", /*    */ "YY..."},
-    {"models:infer", /*    */ "YYY.Y"},  {"deployments:read", /**/ "YYYY."},
-    {"deployments:write", /**/ "YY..."}, {"deployments:admin", /**/ "YY..."},
-    {"deployments:infer", /**/ "YYY.Y"}, {"pipelines:read", /*  */ "YYYY."},
-    {"pipelines:write", /* */ "YYY.."},  {"pipelines:admin", /* */ "YY..."},
-    {"tokens:read", /*     */ "Y...."},  {"tokens:write", /*    */ "Y...."},
-    {"audit:read", /*      */ "YY..."},  {"metrics:read", /*    */ "YYYY."},
+    {"models:infer", /*    */ "YYY.Y"},  {"models:meta", /*     */ "YYYYY"},
+    {"deployments:read", /**/ "YYYY."},  {"deployments:write", /**/ "YY..."},
+    {"deployments:admin", /**/ "YY..."}, {"deployments:infer", /**/ "YYY.Y"},
+    {"pipelines:read", /*  */ "YYYY."},  {"pipelines:write", /* */ "YYY.."},
+    {"pipelines:admin", /* */ "YY..."},  {"tokens:read", /*     */ "Y...."},
+    {"tokens:write", /*    */ "Y...."},  {"audit:read", /*      */ "YY..."},
+    {"metrics:read", /*    */ "YYYY."},
 };
 
 static struct gy_auth_principal principal(enum gy_auth_role role, int nscopes, ...)

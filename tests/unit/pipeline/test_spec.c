@@ -80,16 +80,16 @@ Test(spec, example_parses_with_every_field)
     cr_assert_eq(gy_pipeline_spec_parse_yaml(text, len, &s), GY_OK, "%s", gy_error_msg());
     cr_assert_str_eq(s->name, "fraud-retrain");
     cr_assert_str_eq(s->description, "Daily fraud retraining with a 10% canary");
-    cr_assert_str_eq(s->data.dataset, "transactions");
+    cr_assert_str_eq(s->data.dataset, "tx");
     cr_assert_eq(s->data.select, GY_SELECT_WINDOW);
     cr_assert_str_eq(s->data.window_column, "ts");
     cr_assert_eq(s->data.window_us, 14LL * 86400 * 1000000);
-    cr_assert_str_eq(s->data.feedback_from, "fraud");
+    cr_assert_str_eq(s->data.feedback_from, "fraud-live");
     cr_assert_str_eq(s->train.target, "is_fraud");
     cr_assert_str_eq(s->train.trainer, "xgboost");
     cr_assert_str_eq(s->train.task, "binary");
     cr_assert_str_eq(s->train.features,
-                     "amount:standardize,impute=median;merchant:onehot,top=20;tx_id:drop");
+                     "amount:standardize,impute=median;merchant_category:onehot,top=20;tx_id:drop");
     cr_assert_str_eq(s->train.split, "stratified");
     cr_assert_eq(s->train.valid_fraction, 0.2);
     cr_assert_eq(s->train.seed, 42);
@@ -112,7 +112,7 @@ Test(spec, example_parses_with_every_field)
     cr_assert_eq(s->gates.champion_margin, 0.002);
     cr_assert_str_eq(s->register_.model, "fraud");
     cr_assert_str_eq(s->register_.alias, "challenger");
-    cr_assert_str_eq(s->rollout.deployment, "fraud");
+    cr_assert_str_eq(s->rollout.deployment, "fraud-live");
     cr_assert_eq(s->rollout.canary_percent, 10);
     cr_assert_eq(s->rollout.min_requests, 100);
     cr_assert_eq(s->rollout.min_duration_us, 60LL * 1000000);
@@ -124,7 +124,7 @@ Test(spec, example_parses_with_every_field)
     cr_assert_eq(s->rollout.min_feedback, 50);
     cr_assert_eq(s->rollout.require_significance, 0);
     cr_assert_eq(s->rollout.alpha, 0.05);
-    cr_assert_str_eq(s->triggers.drift_deployment, "fraud");
+    cr_assert_str_eq(s->triggers.drift_deployment, "fraud-live");
     cr_assert_str_eq(s->triggers.schedule, "0 3 * * *");
     cr_assert_eq(s->triggers.new_rows, 10000);
     gy_pipeline_spec_free(s);
