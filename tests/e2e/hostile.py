@@ -19,6 +19,7 @@ import re
 import socket
 import statistics
 import sys
+import multiprocessing
 import threading
 import time
 
@@ -795,9 +796,11 @@ class Attack:
                                    None])
 
     def run(self):
+        srv, srv_at = {}, 0.0
         while not self.stop.is_set():
             now = time.monotonic()
-            srv = server_states(self.port)
+            if now - srv_at >= 0.25:  # /proc/net/tcp is long under attack: read it 4 times a s
+                srv, srv_at = server_states(self.port), now
             for c in self.conns:
                 kind, s, opened, closed, nxt, pend = c[:6]
                 if closed is not None:
@@ -847,6 +850,19 @@ def rss_kib(pid):
     return 0
 
 
+def legit_loop(port, stop, tx):
+    """Sequential inference from CLIENT until @stop is set; sends (latencies, errors)."""
+    lat, errs = [], []
+    while not stop.is_set():
+        ok, dt, why = legit(port, CLIENT)
+        if ok:
+            lat.append(dt)
+        else:
+            errs.append(why)
+        time.sleep(0.005)
+    tx.send((lat, errs))
+
+
 def run_slow(port, timeout_s, counts, window, pid=0, rss_limit_mib=64):
     # Baseline: sequential inference from 127.0.0.3, each on a new connection.
     for _ in range(20):  # warm-up
@@ -865,22 +881,25 @@ def run_slow(port, timeout_s, counts, window, pid=0, rss_limit_mib=64):
     atk.open_all()
     th = threading.Thread(target=atk.run)
     th.start()
-    lat, errs = [], []
+    # The legitimate client runs in a process of its own: in this one, the attack thread's
+    # bookkeeping would hold the interpreter lock and inflate the latencies it measures.
+    stop_legit = multiprocessing.Event()
+    rx, tx = multiprocessing.Pipe(duplex=False)
+    lp = multiprocessing.Process(target=legit_loop, args=(port, stop_legit, tx))
+    lp.start()
     t_end = t_open + window
     while time.monotonic() < t_end or (time.monotonic() < t_end + 5 and
                                        any(c[3] is None for c in atk.conns)):
-        ok, dt, why = legit(port, CLIENT)
-        if ok:
-            lat.append(dt)
-        else:
-            errs.append(why)
         if pid:
             rss_max = max(rss_max, rss_kib(pid))
-        time.sleep(0.005)
+        time.sleep(0.05)
+    stop_legit.set()
+    lat, errs = rx.recv()
+    lp.join()
     atk.stop.set()
     th.join()
     bp, ap = p99(base), p99(lat) if lat else float("inf")
-    bound = max(3 * bp, 0.050)
+    bound = max(3 * bp, 0.010)
     n_open = len(atk.conns)
     out("PASS" if n_open == sum(counts) and not atk.errors else "FAIL",
         "slow clients: %d attack connections opened from %s (%d slowloris, %d slow POST, "
@@ -890,9 +909,9 @@ def run_slow(port, timeout_s, counts, window, pid=0, rss_limit_mib=64):
         "slow clients: the legitimate client (%s) sees 0 errors in %d inferences" %
         (CLIENT, len(lat)), "; ".join(errs[:3]) + (" only %d requests" % len(lat)))
     out("#", "legitimate p99: baseline %.2f ms, under attack %.2f ms (ratio %.2f; bound %.2f ms "
-        "= max(3 x baseline, 50 ms))" % (bp * 1e3, ap * 1e3, ap / bp if bp else 0, bound * 1e3))
+        "= max(3 x baseline, 10 ms))" % (bp * 1e3, ap * 1e3, ap / bp if bp else 0, bound * 1e3))
     out("PASS" if ap <= bound else "FAIL",
-        "slow clients: legitimate p99 within max(3 x baseline, 50 ms)",
+        "slow clients: legitimate p99 within max(3 x baseline, 10 ms)",
         "p99 %.2f ms, baseline %.2f ms" % (ap * 1e3, bp * 1e3))
     # Every attack connection is closed by the server within its deadline: the header
     # deadline (slowloris, idle), the body rate check (slow POST, after the same time) and the
