@@ -121,7 +121,6 @@ static enum gy_status h_token_create(struct gy_http_req *req, struct gy_http_res
         sodium_memzero(token, sizeof token);
     }
 out:
-    json_decref(body);
     return rc;
 }
 

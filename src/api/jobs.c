@@ -376,7 +376,6 @@ out:
     }
     args_free(&args);
     args_free(&env);
-    json_decref(body);
     return rc;
 }
 
