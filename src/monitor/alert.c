@@ -254,10 +254,44 @@ static json_t *alert_json(const char *deployment, const char *severity,
     return a;
 }
 
+/*
+ * The stored state of one alert (a row of drift_alerts, drift_webhooks or monitor_alerts,
+ * selected by @p sql): *firing and *starts, left as they are when there is no row.
+ */
+static enum gy_status state_read(struct gy_db *db, const char *sql, const struct gy_db_param *p,
+                                 size_t n, int *firing, int64_t *starts)
+{
+    struct gy_db_rows *rows = NULL;
+    enum gy_status rc = gy_db_query(db, sql, p, n, &rows);
+    if (rc == GY_OK && gy_db_rows_count(rows) > 0) {
+        *firing = gy_db_rows_int(rows, 0, 0) != 0;
+        *starts = gy_db_rows_int(rows, 0, 1);
+    }
+    gy_db_rows_free(rows);
+    return rc;
+}
+
+/* Replaces the state row in one transaction: @p del (its first @p ndel parameters), then
+ * @p ins (all @p nins). */
+static enum gy_status state_write(struct gy_db *db, const char *del, size_t ndel, const char *ins,
+                                  const struct gy_db_param *p, size_t nins)
+{
+    enum gy_status rc;
+    if ((rc = gy_db_begin(db)))
+        return rc;
+    rc = gy_db_exec(db, del, p, ndel, NULL);
+    if (rc == GY_OK)
+        rc = gy_db_exec(db, ins, p, nins, NULL);
+    if (rc)
+        gy_db_rollback(db);
+    else
+        rc = gy_db_commit(db);
+    return rc;
+}
+
 enum gy_status gy_monitor_alert_sync(struct gy_db *db, const char *url, const char *deployment,
                                      const struct gy_monitor_report *r, int *sent)
 {
-    struct gy_db_rows *rows = NULL;
     struct gy_db_param p[4];
     int64_t now = gy_time_wall_us(), starts = now;
     int firing = 0, status = 0;
@@ -268,14 +302,9 @@ enum gy_status gy_monitor_alert_sync(struct gy_db *db, const char *url, const ch
     *sent = 0;
     gy_buf_init(&b, (size_t)16 << 20);
     p[0] = GY_DB_P_TEXT(deployment);
-    rc = gy_db_query(db, "SELECT firing, starts_us FROM drift_alerts WHERE deployment = $1", p, 1,
-                     &rows);
-    if (rc)
+    if ((rc = state_read(db, "SELECT firing, starts_us FROM drift_alerts WHERE deployment = $1", p,
+                         1, &firing, &starts)))
         goto out;
-    if (gy_db_rows_count(rows) > 0) {
-        firing = gy_db_rows_int(rows, 0, 0) != 0;
-        starts = gy_db_rows_int(rows, 0, 1);
-    }
     if (!!r->drift == firing)
         goto out; /* no change: nothing to send */
     if (r->drift)
@@ -296,20 +325,11 @@ enum gy_status gy_monitor_alert_sync(struct gy_db *db, const char *url, const ch
     p[1] = GY_DB_P_INT(r->drift ? 1 : 0);
     p[2] = GY_DB_P_INT(r->drift ? now : starts);
     p[3] = GY_DB_P_INT(now);
-    if ((rc = gy_db_begin(db)))
-        goto out;
-    rc = gy_db_exec(db, "DELETE FROM drift_alerts WHERE deployment = $1", p, 1, NULL);
-    if (rc == GY_OK)
-        rc = gy_db_exec(db,
-                        "INSERT INTO drift_alerts (deployment, firing, starts_us, updated_us) "
-                        "VALUES ($1, $2, $3, $4)",
-                        p, 4, NULL);
-    if (rc)
-        gy_db_rollback(db);
-    else
-        rc = gy_db_commit(db);
+    rc = state_write(db, "DELETE FROM drift_alerts WHERE deployment = $1", 1,
+                     "INSERT INTO drift_alerts (deployment, firing, starts_us, updated_us) "
+                     "VALUES ($1, $2, $3, $4)",
+                     p, 4);
 out:
-    gy_db_rows_free(rows);
     json_decref(a);
     gy_buf_free(&b);
     return rc;
@@ -328,7 +348,6 @@ enum gy_status gy_monitor_webhook_sync(struct gy_db *db, const char *url, const 
                                        const struct gy_monitor_report *r, int64_t report_id,
                                        int *sent)
 {
-    struct gy_db_rows *rows = NULL;
     struct gy_db_param p[5];
     int64_t now = gy_time_wall_us(), starts = now;
     int firing = 0, status = 0;
@@ -340,14 +359,9 @@ enum gy_status gy_monitor_webhook_sync(struct gy_db *db, const char *url, const 
     *sent = 0;
     gy_buf_init(&b, (size_t)16 << 20);
     p[0] = GY_DB_P_TEXT(deployment);
-    rc = gy_db_query(db, "SELECT firing, starts_us FROM drift_webhooks WHERE deployment = $1", p, 1,
-                     &rows);
-    if (rc)
+    if ((rc = state_read(db, "SELECT firing, starts_us FROM drift_webhooks WHERE deployment = $1",
+                         p, 1, &firing, &starts)))
         goto out;
-    if (gy_db_rows_count(rows) > 0) {
-        firing = gy_db_rows_int(rows, 0, 0) != 0;
-        starts = gy_db_rows_int(rows, 0, 1);
-    }
     if (!!r->drift == firing)
         goto out; /* no change: nothing to send */
     if (!(feats = json_array())) {
@@ -380,20 +394,11 @@ enum gy_status gy_monitor_webhook_sync(struct gy_db *db, const char *url, const 
     p[2] = GY_DB_P_INT(r->drift ? now : starts);
     p[3] = GY_DB_P_INT(report_id);
     p[4] = GY_DB_P_INT(now);
-    if ((rc = gy_db_begin(db)))
-        goto out;
-    rc = gy_db_exec(db, "DELETE FROM drift_webhooks WHERE deployment = $1", p, 1, NULL);
-    if (rc == GY_OK)
-        rc = gy_db_exec(db,
-                        "INSERT INTO drift_webhooks (deployment, firing, starts_us, report_id, "
-                        "updated_us) VALUES ($1, $2, $3, $4, $5)",
-                        p, 5, NULL);
-    if (rc)
-        gy_db_rollback(db);
-    else
-        rc = gy_db_commit(db);
+    rc = state_write(db, "DELETE FROM drift_webhooks WHERE deployment = $1", 1,
+                     "INSERT INTO drift_webhooks (deployment, firing, starts_us, report_id, "
+                     "updated_us) VALUES ($1, $2, $3, $4, $5)",
+                     p, 5);
 out:
-    gy_db_rows_free(rows);
     json_decref(a);
     json_decref(feats);
     gy_buf_free(&b);
@@ -435,7 +440,6 @@ enum gy_status gy_monitor_alert_named_sync(struct gy_db *db, enum gy_monitor_tar
                                            const char *url, const struct gy_monitor_alert *a,
                                            int *sent)
 {
-    struct gy_db_rows *rows = NULL;
     struct gy_db_param p[6];
     int64_t now = gy_time_wall_us(), starts = now;
     int firing = 0, status = 0;
@@ -450,16 +454,11 @@ enum gy_status gy_monitor_alert_named_sync(struct gy_db *db, enum gy_monitor_tar
     p[0] = GY_DB_P_TEXT(a->name);
     p[1] = GY_DB_P_TEXT(target_names[target]);
     p[2] = GY_DB_P_TEXT(a->deployment);
-    rc = gy_db_query(db,
-                     "SELECT firing, starts_us FROM monitor_alerts WHERE alert = $1 AND "
-                     "target = $2 AND deployment = $3",
-                     p, 3, &rows);
-    if (rc)
+    if ((rc = state_read(db,
+                         "SELECT firing, starts_us FROM monitor_alerts WHERE alert = $1 AND "
+                         "target = $2 AND deployment = $3",
+                         p, 3, &firing, &starts)))
         goto out;
-    if (gy_db_rows_count(rows) > 0) {
-        firing = gy_db_rows_int(rows, 0, 0) != 0;
-        starts = gy_db_rows_int(rows, 0, 1);
-    }
     if (!!a->firing == firing)
         goto out; /* no change: nothing to send */
     if (a->firing)
@@ -480,23 +479,14 @@ enum gy_status gy_monitor_alert_named_sync(struct gy_db *db, enum gy_monitor_tar
     p[3] = GY_DB_P_INT(a->firing ? 1 : 0);
     p[4] = GY_DB_P_INT(starts);
     p[5] = GY_DB_P_INT(now);
-    if ((rc = gy_db_begin(db)))
-        goto out;
-    rc = gy_db_exec(db,
-                    "DELETE FROM monitor_alerts WHERE alert = $1 AND target = $2 AND "
-                    "deployment = $3",
-                    p, 3, NULL);
-    if (rc == GY_OK)
-        rc = gy_db_exec(db,
-                        "INSERT INTO monitor_alerts (alert, target, deployment, firing, starts_us, "
-                        "updated_us) VALUES ($1, $2, $3, $4, $5, $6)",
-                        p, 6, NULL);
-    if (rc)
-        gy_db_rollback(db);
-    else
-        rc = gy_db_commit(db);
+    rc = state_write(db,
+                     "DELETE FROM monitor_alerts WHERE alert = $1 AND target = $2 AND "
+                     "deployment = $3",
+                     3,
+                     "INSERT INTO monitor_alerts (alert, target, deployment, firing, starts_us, "
+                     "updated_us) VALUES ($1, $2, $3, $4, $5, $6)",
+                     p, 6);
 out:
-    gy_db_rows_free(rows);
     json_decref(body);
     gy_buf_free(&b);
     return rc;
