@@ -66,6 +66,9 @@ int gy_cli_fail(enum gy_status rc, const char *what);
 /** Opens the data home from the environment or prints why not. */
 int gy_cli_open_db(struct gy_db **db);
 
+/** A time for tables: "2026-11-28T01:55:00Z" (to the second), "-" for 0 or less. */
+const char *gy_cli_time(int64_t us, char out[32]);
+
 /** Prints JSON to stdout, indented, with a newline. */
 void gy_cli_print_json(const json_t *j);
 

@@ -27,20 +27,6 @@ static int usage(const char *u)
     return GY_EXIT_USAGE;
 }
 
-static const char *fmt_us(int64_t us, char out[32])
-{
-    if (us <= 0) {
-        snprintf(out, 32, "-");
-        return out;
-    }
-    gy_time_format(us, out);
-    if (strlen(out) > 19) {
-        out[19] = 'Z';
-        out[20] = '\0';
-    }
-    return out;
-}
-
 /* ------------------------------------------------------------------ printing */
 
 static void print_deployment(json_t *d)
@@ -52,7 +38,7 @@ static void print_deployment(json_t *d)
     char when[32];
     printf("deployment  %s\n", gy_json_str(d, "name", ""));
     printf("revision    %lld\n", (long long)gy_json_int(d, "revision", 0));
-    printf("updated     %s\n", fmt_us(gy_json_int(d, "updated_us", 0), when));
+    printf("updated     %s\n", gy_cli_time(gy_json_int(d, "updated_us", 0), when));
     printf("reason      %s\n", gy_json_str(d, "reason", "-"));
     json_array_foreach(json_object_get(d, "resolved"), i, r)
     {
@@ -404,7 +390,7 @@ static int cmd_list(int argc, char **argv)
             printf("%-32s  %8lld  %-48s  %7lld  %s\n", gy_json_str(d, "name", ""),
                    (long long)gy_json_int(d, "revision", 0), gy_json_str(d, "routes", ""),
                    (long long)gy_json_int(d, "shadows", 0),
-                   fmt_us(gy_json_int(d, "updated_us", 0), when));
+                   gy_cli_time(gy_json_int(d, "updated_us", 0), when));
         }
     }
     json_decref(a);
@@ -451,7 +437,7 @@ static int cmd_history(int argc, char **argv)
         json_array_foreach(a, i, h)
         {
             printf("%8lld  %-20s  %-48s  %s\n", (long long)gy_json_int(h, "revision", 0),
-                   fmt_us(gy_json_int(h, "created_us", 0), when),
+                   gy_cli_time(gy_json_int(h, "created_us", 0), when),
                    routes_text(json_object_get(h, "spec"), routes, sizeof routes),
                    gy_json_str(h, "reason", "-"));
         }

@@ -100,6 +100,20 @@ int gy_cli_open_db(struct gy_db **db)
     return GY_EXIT_OK;
 }
 
+const char *gy_cli_time(int64_t us, char out[32])
+{
+    if (us <= 0) {
+        snprintf(out, 32, "-");
+        return out;
+    }
+    gy_time_format(us, out);
+    if (strlen(out) > 19) {
+        out[19] = 'Z';
+        out[20] = '\0';
+    }
+    return out;
+}
+
 void gy_cli_print_json(const json_t *j)
 {
     struct gy_buf b;

@@ -25,20 +25,6 @@ static int usage(const char *u)
     return GY_EXIT_USAGE;
 }
 
-static const char *fmt_us(int64_t us, char out[32])
-{
-    if (us <= 0) {
-        snprintf(out, 32, "-");
-        return out;
-    }
-    gy_time_format(us, out);
-    if (strlen(out) > 19) {
-        out[19] = 'Z';
-        out[20] = '\0';
-    }
-    return out;
-}
-
 static int cmd_apply(int argc, char **argv)
 {
     struct gy_cli_opt o[] = {{"--json", NULL, 0, NULL, 0}};
@@ -107,7 +93,7 @@ static void print_run_line(const json_t *r)
         snprintf(champ, sizeof champ, "-");
     printf("%5lld  %-11s  %-9s  %-20s  %-9s  %-9s  %s\n", (long long)gy_json_int(r, "id", 0),
            gy_json_str(r, "state", ""), gy_json_str(r, "trigger", ""),
-           fmt_us(gy_json_int(r, "created_us", 0), when), champ, cand,
+           gy_cli_time(gy_json_int(r, "created_us", 0), when), champ, cand,
            gy_json_str(r, "reason", ""));
 }
 
